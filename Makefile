@@ -1,0 +1,41 @@
+# Two commands matter: `make chapters` (execute the book) and `make test` (all tests).
+# Both create .venv and install the project on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Without an NVIDIA GPU, pin the CPU build of torch (see constraints-cpu.txt); with one, pip picks torch freely.
+TORCH_CONSTRAINT ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,-c constraints-cpu.txt)
+CHAPTERS ?=
+
+.PHONY: install chapters test unit-test notebook-test data lab clean-models
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints-cpu.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_CONSTRAINT) -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ood-textbook)" >/dev/null
+	touch $(STAMP)
+
+chapters: $(STAMP)
+	$(PY) scripts/execute_chapters.py $(CHAPTERS)
+
+test: unit-test notebook-test
+
+unit-test: $(STAMP)
+	$(PY) -m pytest tests
+
+notebook-test: $(STAMP)
+	OOD_PROFILE=smoke $(PY) -m pytest --nbval-lax --nbval-sanitize-with chapters/sanitize.cfg chapters/
+
+data: $(STAMP)
+	$(PY) -m ood_lib.data
+
+lab: $(STAMP)
+	$(PY) -m pip install --quiet $(TORCH_CONSTRAINT) -e ".[dev,notebook]"
+	$(VENV)/bin/jupyter lab chapters/
+
+clean-models:
+	rm -rf data/models/smoke

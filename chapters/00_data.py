@@ -1,0 +1,167 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · The data sets
+#
+# *Do Deep Generative Models Know What They Don't Know?* (Nalisnick et al., ICLR 2019) trains
+# density models on one image data set and scores another. Its two headline pairs are
+#
+# | trained on | scored on (out-of-distribution) | image shape |
+# |---|---|---|
+# | FashionMNIST | MNIST | 28 × 28 × 1 |
+# | CIFAR-10 | SVHN | 32 × 32 × 3 |
+#
+# and the surprise is that the model gives the *other* data set the higher likelihood.
+# Before any model, this chapter looks at the data themselves: where they come from, how
+# many images and classes there are, and the first- and second-order pixel statistics that
+# chapter 07 will show to be what the likelihood mostly responds to.
+#
+# **Where the files come from.** `ood_lib.data` knows each data set's official release files,
+# their URLs and md5 sums. `load(name, split)` verifies the md5 of each official file (or
+# downloads it with `pooch`, which checks the md5 before keeping it), parses the official
+# format once (IDX for MNIST/FashionMNIST, the python-pickle tarball for CIFAR-10, MATLAB
+# `.mat` for SVHN) and afterwards reads a cached `<name>.npz`. Images come back as `uint8`
+# arrays of shape `(N, H, W, C)` in the official order. A data set that is not on disk is
+# reported, never silently replaced: every chapter carries on with what is present.
+
+# %%
+import numpy as np
+import matplotlib.pyplot as plt
+
+from ood_lib import data, plots, stats
+from ood_lib.profile import chapter_footer, chapter_header
+
+profile = chapter_header("00 · The data sets")
+
+# %% [markdown]
+# ## What is on this machine
+#
+# The header above lists the four data sets and whether they are present. CIFAR-10 and SVHN
+# are ~160 MB and ~180 MB of downloads; `make data` fetches and verifies everything. The test
+# machines of this project have no internet, so there only MNIST and FashionMNIST (exact
+# copies of the official files) are present and the CIFAR-10/SVHN cells below say so.
+
+# %%
+present = data.available_datasets()
+absent = [name for name in data.SPECS if name not in present]
+for name in absent:
+    spec = data.get_spec(name)
+    print(f"{spec.title} is absent: its cells are skipped. Official files: "
+          + ", ".join(remote.fname for remote in spec.files.values()) + f" from {spec.homepage}")
+
+# %% [markdown]
+# ## Split sizes and class balance
+#
+# The paper's numbers are averages over the *test* splits (and the training split of the
+# in-distribution set). The worked example that always runs is FashionMNIST → MNIST:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name in ("fashion_mnist", "mnist"):
+    spec = data.get_spec(name)
+    for split in data.SPLITS:
+        x_uint8, labels = data.load(name, split)
+        counts = stats.class_counts(labels, len(spec.class_names))
+        print(f"{spec.title:14s} {split:5s} images {x_uint8.shape} {x_uint8.dtype}, per class {counts.tolist()}")
+
+# %% [markdown]
+# FashionMNIST is exactly balanced (6000 / 1000 per class); MNIST is close to balanced.
+# The same for the 32 × 32 × 3 pair, when present:
+
+# %%
+for name in ("cifar10", "svhn"):
+    spec = data.get_spec(name)
+    if name not in present:
+        print(f"{spec.title}: absent, skipped.")
+        continue
+    for split in data.SPLITS:
+        x_uint8, labels = data.load(name, split)
+        counts = stats.class_counts(labels, len(spec.class_names))
+        print(f"{spec.title:22s} {split:5s} images {x_uint8.shape}, per class {counts.tolist()}")
+
+# %% [markdown]
+# ## What the images look like
+#
+# The first 32 test images of each present data set, in official order.
+
+# %%
+fig, axes = plt.subplots(1, len(present), figsize=(3.4 * len(present), 3.0), squeeze=False)
+for ax, name in zip(axes[0], present):
+    x_uint8, _ = data.load(name, "test")
+    plots.imshow_uint8(ax, plots.image_grid(x_uint8, 4, 8), data.get_spec(name).title)
+fig.tight_layout()
+plots.show(fig)
+
+# %% [markdown]
+# ## Pixel statistics
+#
+# With pixels scaled to $[0, 1]$ by $1/255$, the mean $\mu = \frac{1}{ND}\sum_{n,d} x_{n,d}$
+# and standard deviation over every pixel of the training split are the familiar
+# normalisation constants (MNIST 0.1307 / 0.3081, FashionMNIST 0.2860 / 0.3530). The paper's
+# argument (chapter 07) is about *second* moments: the data set with the smaller spread of
+# pixel values gets the higher likelihood.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name in ("fashion_mnist", "mnist"):
+    for split in data.SPLITS:
+        mean, std = stats.pixel_mean_std(data.load(name, split)[0])
+        print(f"{data.get_spec(name).title:14s} {split:5s} mean {mean:.4f} std {std:.4f}")
+
+# %%
+for name in ("cifar10", "svhn"):
+    if name not in present:
+        print(f"{data.get_spec(name).title}: absent, skipped.")
+        continue
+    x_uint8 = data.load(name, "train")[0]
+    for channel, colour in enumerate("RGB"):
+        mean, std = stats.pixel_mean_std(x_uint8[..., channel])
+        print(f"{data.get_spec(name).title:22s} train {colour}: mean {mean:.4f} std {std:.4f}")
+
+# %% [markdown]
+# MNIST's pixels are darker on average *and* less spread than FashionMNIST's: most of an MNIST
+# image is exactly 0, the background. The histogram of pixel values shows it; note the
+# logarithmic count axis.
+
+# %%
+fig, ax = plt.subplots(figsize=(6.5, 3.2))
+bins = np.arange(257) - 0.5
+for name in ("fashion_mnist", "mnist"):
+    x_uint8 = data.load(name, "test")[0]
+    ax.hist(x_uint8.ravel(), bins=bins, histtype="step", density=True, label=data.get_spec(name).title)
+ax.set_yscale("log")
+ax.set_xlabel("pixel value")
+ax.set_ylabel("fraction of pixels")
+ax.legend()
+fig.tight_layout()
+plots.show(fig)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name in ("fashion_mnist", "mnist"):
+    x_uint8 = data.load(name, "test")[0]
+    print(f"{data.get_spec(name).title:14s} test: fraction of pixels equal to 0 = {np.mean(x_uint8 == 0):.3f}")
+
+# %% [markdown]
+# ## Summary
+#
+# - The data layer gives verified, official-order `uint8` arrays, or a clear message that a
+#   data set is absent.
+# - The FashionMNIST → MNIST pair is always available here; CIFAR-10 → SVHN runs wherever the
+#   data can be downloaded.
+# - MNIST has a lower pixel mean and standard deviation than FashionMNIST, and far more
+#   exactly-zero pixels: keep that in mind when a FashionMNIST model prefers MNIST.
+
+# %%
+chapter_footer();

@@ -1,0 +1,21 @@
+"""The data layer: registry, verified downloads, official-format parsers, canonical arrays.
+
+    x_uint8, labels = load("fashion_mnist", "test")      # (10000, 28, 28, 1) uint8, int64
+    images, labels = load_tensor("mnist", "test", n=512) # uint8 NCHW torch tensors
+
+Files live under ``$OOD_DATA_DIR`` (see ``ood_lib.paths``).
+"""
+
+from .fetch import ChecksumError, DataError, DataNotFoundError, fetch, md5sum, raw_dir
+from .loaders import load_tensor, make_loader, subset_indices, to_grayscale, to_tensor
+from .parsers import ParseError, parse_cifar10_archive, parse_idx_pair, parse_svhn_mat, read_idx
+from .registry import SPECS, SPLITS, DatasetSpec, RemoteFile, get_spec
+from .store import available_datasets, canonical_path, clear_memory_cache, is_available, load
+
+__all__ = [
+    "SPECS", "SPLITS", "ChecksumError", "DataError", "DataNotFoundError", "DatasetSpec", "ParseError",
+    "RemoteFile", "available_datasets", "canonical_path", "clear_memory_cache", "fetch", "get_spec",
+    "is_available", "load", "load_tensor", "make_loader", "md5sum", "parse_cifar10_archive",
+    "parse_idx_pair", "parse_svhn_mat", "raw_dir", "read_idx", "subset_indices", "to_grayscale",
+    "to_tensor",
+]

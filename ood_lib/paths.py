@@ -1,0 +1,34 @@
+"""Where data, parsed arrays and trained models live.
+
+- ``$OOD_DATA_DIR`` (default ``<repo>/data``): official files under ``raw/<name>/``,
+  optionally ready ``<name>.npz`` arrays. May be read-only.
+- ``$OOD_CACHE_DIR`` (default ``<repo>/data/cache``): parsed ``<name>.npz`` arrays.
+- ``$OOD_MODEL_DIR`` (default ``<repo>/data/models``): trained models, per profile.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _from_env(variable: str, default: Path) -> Path:
+    value = os.environ.get(variable)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def data_dir() -> Path:
+    """Directory holding the official files (``raw/<name>/``) and ready ``<name>.npz``."""
+    return _from_env("OOD_DATA_DIR", REPO_ROOT / "data")
+
+
+def cache_dir() -> Path:
+    """Writable directory for parsed arrays."""
+    return _from_env("OOD_CACHE_DIR", REPO_ROOT / "data" / "cache")
+
+
+def model_dir() -> Path:
+    """Writable directory for trained models and their training histories."""
+    return _from_env("OOD_MODEL_DIR", REPO_ROOT / "data" / "models")

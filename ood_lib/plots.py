@@ -1,0 +1,55 @@
+"""Figure helpers shared by the chapters: PNG output, image grids, closing figures after display."""
+
+from __future__ import annotations
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def use_png_figures() -> None:
+    """Inline figures as PNG only (no SVG), at a readable resolution; Agg outside notebooks."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        set_matplotlib_formats("png")
+    else:
+        matplotlib.use("Agg")
+    plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90, "figure.max_open_warning": 0})
+
+
+def show(fig: plt.Figure) -> None:
+    """Display ``fig`` (inline in a notebook) and close it so figures never pile up."""
+    try:
+        from IPython.display import display
+        display(fig)
+    finally:
+        plt.close(fig)
+
+
+def image_grid(x_uint8: np.ndarray, n_rows: int, n_cols: int, pad: int = 1) -> np.ndarray:
+    """Tile the first ``n_rows * n_cols`` images ``(N, H, W, C)`` into one ``(rows*H', cols*W', C)`` array."""
+    count = n_rows * n_cols
+    if x_uint8.ndim != 4 or len(x_uint8) < count:
+        raise ValueError(f"Need at least {count} images (N, H, W, C), got shape {x_uint8.shape}.")
+    _, height, width, channels = x_uint8.shape
+    grid = np.full((n_rows * (height + pad) + pad, n_cols * (width + pad) + pad, channels), 255, dtype=np.uint8)
+    for index in range(count):
+        row, col = divmod(index, n_cols)
+        top, left = pad + row * (height + pad), pad + col * (width + pad)
+        grid[top:top + height, left:left + width] = x_uint8[index]
+    return grid
+
+
+def imshow_uint8(ax: plt.Axes, image: np.ndarray, title: str | None = None) -> None:
+    """Show a ``(H, W, C)`` uint8 image (gray colormap when C == 1) without axes."""
+    if image.shape[-1] == 1:
+        ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255)
+    else:
+        ax.imshow(image)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)

@@ -1,0 +1,165 @@
+"""Compute profiles: every size, budget and seed a chapter uses, in one place.
+
+``OOD_PROFILE`` selects one of
+
+- ``smoke``: CI. Tiny models, data subsets, seconds per chapter. Shows that the
+  code runs, not that the phenomena appear.
+- ``quick``: CPU. Minutes per chapter on 2 cores and still shows every
+  phenomenon of the paper on FashionMNIST/MNIST.
+- ``full``: GPU, paper scale.
+
+The default is ``full`` when CUDA is available and ``quick`` otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+PROFILE_ENV = "OOD_PROFILE"
+
+
+@dataclass(frozen=True)
+class GlowConfig:
+    """Architecture of a Glow: ``levels`` L, ``steps`` K per level, coupling-net width."""
+
+    levels: int
+    steps: int
+    hidden: int
+    coupling: str = "affine"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation budget of one training run."""
+
+    n_steps: int
+    batch_size: int
+    lr: float
+    warmup_steps: int
+    grad_clip: float
+    eval_every: int
+    checkpoint_every: int
+    n_train: int | None  # training subset size; None = the whole split
+    n_eval: int  # examples per data set in the periodic evaluation
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Profile:
+    """All experiment sizes for one profile. ``glow``/``train`` pick by image size."""
+
+    name: str
+    description: str
+    n_eval: int | None  # test examples each chapter scores per data set; None = all
+    glow_small: GlowConfig  # 28x28x1 images
+    glow_large: GlowConfig  # 32x32x3 images
+    train_small: TrainConfig
+    train_large: TrainConfig
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def glow(self, image_shape: tuple[int, int, int]) -> GlowConfig:
+        """Glow architecture for images of shape ``(H, W, C)``."""
+        return self.glow_small if image_shape[0] <= 28 else self.glow_large
+
+    def train(self, image_shape: tuple[int, int, int]) -> TrainConfig:
+        """Training budget for images of shape ``(H, W, C)``."""
+        return self.train_small if image_shape[0] <= 28 else self.train_large
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        description="CI: tiny models and data subsets, seconds per chapter",
+        n_eval=256,
+        glow_small=GlowConfig(levels=2, steps=2, hidden=16),
+        glow_large=GlowConfig(levels=2, steps=2, hidden=16),
+        train_small=TrainConfig(n_steps=30, batch_size=32, lr=1e-3, warmup_steps=10, grad_clip=50.0,
+                                eval_every=15, checkpoint_every=15, n_train=1024, n_eval=128),
+        train_large=TrainConfig(n_steps=30, batch_size=32, lr=1e-3, warmup_steps=10, grad_clip=50.0,
+                                eval_every=15, checkpoint_every=15, n_train=1024, n_eval=128),
+    ),
+    "quick": Profile(
+        name="quick",
+        description="CPU: minutes per chapter on 2 cores, every phenomenon visible",
+        n_eval=2000,
+        glow_small=GlowConfig(levels=2, steps=8, hidden=64),
+        glow_large=GlowConfig(levels=3, steps=8, hidden=64),
+        train_small=TrainConfig(n_steps=3000, batch_size=64, lr=1e-3, warmup_steps=200, grad_clip=50.0,
+                                eval_every=250, checkpoint_every=250, n_train=None, n_eval=1000),
+        train_large=TrainConfig(n_steps=3000, batch_size=64, lr=1e-3, warmup_steps=200, grad_clip=50.0,
+                                eval_every=250, checkpoint_every=250, n_train=None, n_eval=1000),
+    ),
+    "full": Profile(
+        name="full",
+        description="GPU: paper-scale models and budgets",
+        n_eval=None,
+        glow_small=GlowConfig(levels=3, steps=32, hidden=400),
+        glow_large=GlowConfig(levels=3, steps=32, hidden=400),
+        train_small=TrainConfig(n_steps=30000, batch_size=64, lr=1e-3, warmup_steps=1000, grad_clip=50.0,
+                                eval_every=1000, checkpoint_every=1000, n_train=None, n_eval=10000),
+        train_large=TrainConfig(n_steps=100000, batch_size=64, lr=1e-3, warmup_steps=1000, grad_clip=50.0,
+                                eval_every=2000, checkpoint_every=2000, n_train=None, n_eval=10000),
+    ),
+}
+
+
+def default_profile_name() -> str:
+    """``full`` on a machine with CUDA, ``quick`` otherwise."""
+    return "full" if torch.cuda.is_available() else "quick"
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile named ``name``, else ``$OOD_PROFILE``, else the default."""
+    chosen = name or os.environ.get(PROFILE_ENV) or default_profile_name()
+    if chosen not in PROFILES:
+        raise ValueError(
+            f"Unknown profile {chosen!r} (from {'argument' if name else PROFILE_ENV}). "
+            f"Valid profiles: {', '.join(PROFILES)}. Set e.g. {PROFILE_ENV}=quick."
+        )
+    return PROFILES[chosen]
+
+
+_chapter_start: float | None = None
+
+
+def chapter_header(title: str) -> Profile:
+    """Print what this chapter runs with (profile, device, torch, data), fix seeds, start its clock."""
+    from . import data
+    from .device import get_device
+    from .paths import data_dir
+
+    from .plots import use_png_figures
+
+    global _chapter_start
+    _chapter_start = time.perf_counter()
+    profile = get_profile()
+    use_png_figures()
+    torch.manual_seed(profile.seed)
+    device = get_device()
+    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
+    print(f"Chapter: {title}")
+    print(f"Profile: {profile.name} ({profile.description})")
+    print(f"Device: {device.type} ({device_name})")
+    print(f"Python {platform.python_version()}, torch {torch.__version__}")
+    print(f"Data directory: {data_dir()}")
+    for name, spec in data.SPECS.items():
+        state = "present" if data.is_available(name) else "absent (run `make data` to download)"
+        print(f"  {spec.title:22s} {state}")
+    sys.stdout.flush()
+    return profile
+
+
+def chapter_footer() -> float:
+    """Print and return the seconds since ``chapter_header``."""
+    if _chapter_start is None:
+        raise RuntimeError("chapter_footer() called before chapter_header().")
+    elapsed = time.perf_counter() - _chapter_start
+    print(f"Chapter run time: {elapsed:.1f} s")
+    return elapsed

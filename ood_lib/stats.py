@@ -1,0 +1,35 @@
+"""Summary statistics of 8-bit image data sets.
+
+With pixels scaled to [0, 1] by 1/255 (the convention of the usual normalisation
+constants, e.g. MNIST 0.1307 / 0.3081), ``pixel_mean_std`` gives the mean and
+standard deviation over all pixels; ``per_dimension_moments`` gives the mean
+and variance of every pixel position (H, W, C) across images, the quantities
+of the paper's Figure 5 and Eq. 6 (there scaled by 1/256).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pixel_mean_std(x_uint8: np.ndarray, scale: float = 255.0, chunk: int = 10000) -> tuple[float, float]:
+    """Mean and standard deviation over every pixel of ``x_uint8 / scale`` (float64, chunked)."""
+    total, total_sq, count = 0.0, 0.0, 0
+    for start in range(0, len(x_uint8), chunk):
+        block = x_uint8[start:start + chunk].astype(np.float64) / scale
+        total += block.sum()
+        total_sq += np.square(block).sum()
+        count += block.size
+    mean = total / count
+    return float(mean), float(np.sqrt(total_sq / count - mean**2))
+
+
+def per_dimension_moments(x_uint8: np.ndarray, scale: float = 256.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel mean and variance ``(H, W, C)`` of ``x_uint8 / scale`` across images."""
+    scaled = x_uint8.astype(np.float64) / scale
+    return scaled.mean(axis=0), scaled.var(axis=0)
+
+
+def class_counts(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Number of examples of each class 0..num_classes-1."""
+    return np.bincount(labels, minlength=num_classes)
