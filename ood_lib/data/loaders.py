@@ -39,7 +39,7 @@ def to_tensor(x_uint8: np.ndarray) -> torch.Tensor:
     """uint8 images ``(N, H, W, C)`` -> a uint8 torch tensor ``(N, C, H, W)`` (a copy)."""
     if x_uint8.dtype != np.uint8 or x_uint8.ndim != 4:
         raise ValueError(f"Expected uint8 images (N, H, W, C), got {x_uint8.dtype} {x_uint8.shape}.")
-    return torch.from_numpy(np.ascontiguousarray(x_uint8.transpose(0, 3, 1, 2)))
+    return torch.from_numpy(np.array(x_uint8.transpose(0, 3, 1, 2), order="C", copy=True))
 
 
 def load_tensor(name: str, split: str, n: int | None = None, seed: int = 0,

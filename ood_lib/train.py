@@ -1,0 +1,318 @@
+"""The training engine shared by every density model of the book.
+
+``train`` fits any model that has ``bits_per_dim(x_uint8, generator) -> Tensor[N]``
+(dequantization inside the model) and a JSON-serialisable ``config``, by
+minimising the mean bits per dimension with Adamax (Glow's optimiser), a linear
+learning-rate warmup and gradient-norm clipping.
+
+Reproducibility and resumption rest on one design choice: everything random
+during training is a pure function of ``(config.seed, step)``. The minibatch
+of step ``s`` comes from a permutation seeded by ``(seed, epoch)`` and its
+dequantization noise from a generator seeded by ``(seed, step)``, so a run
+resumed from a checkpoint at step ``s`` draws exactly the batches and noise the
+uninterrupted run would have drawn. Evaluation uses fixed subsets and a fixed
+noise seed, so its curves move only because the model moves (Figure 4d).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from .device import get_device
+from .profile import TrainConfig
+
+# Examples per forward pass during evaluation (no gradients, so larger than a training batch).
+EVAL_BATCH_SIZE = 256
+
+# Independent random streams derived from ``config.seed``.
+_SHUFFLE_STREAM, _NOISE_STREAM, _EVAL_NOISE_STREAM, _EVAL_SUBSET_STREAM = range(4)
+
+# The history key under which the fixed subset of the training data is evaluated.
+TRAIN_EVAL_KEY = "train"
+
+
+class TrainingDivergedError(RuntimeError):
+    """The training loss or its gradient became NaN or infinite.
+
+    ``step`` is the number of updates done before the bad one, ``checkpoint_path``
+    the last good checkpoint (None if none was written yet), which is left untouched.
+    """
+
+    def __init__(self, step: int, loss: float, checkpoint_path: Path | None, checkpoint_step: int | None):
+        self.step = step
+        self.loss = loss
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_step = checkpoint_step
+        if checkpoint_path is None:
+            where = "No checkpoint was written yet."
+        else:
+            where = f"The last good checkpoint (step {checkpoint_step}) is {checkpoint_path}."
+        super().__init__(
+            f"Training diverged at step {step}: loss or gradient norm is {loss}. {where} "
+            "Try a lower learning rate, a longer warmup or a smaller grad_clip."
+        )
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint exists at the given path but belongs to a different run (model, data or config)."""
+
+
+def learning_rate(step: int, config: TrainConfig) -> float:
+    """Learning rate of update ``step`` (0-based): linear warmup to ``config.lr`` over ``warmup_steps``.
+
+    Update 0 uses ``lr / warmup_steps``; updates ``warmup_steps - 1`` and later use ``lr``.
+    Glow without warmup often produces NaN losses in its first updates.
+    """
+    if config.warmup_steps <= 0:
+        return config.lr
+    return config.lr * min(1.0, (step + 1) / config.warmup_steps)
+
+
+def _derived_seed(*keys: int) -> int:
+    """A well-mixed 63-bit seed from integer keys, so neighbouring steps get unrelated streams."""
+    return int(np.random.SeedSequence(list(keys)).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def batch_indices(step: int, n_examples: int, batch_size: int, seed: int) -> torch.Tensor:
+    """Indices into the training set of the minibatch of update ``step``.
+
+    Epoch ``e`` walks through a permutation seeded by ``(seed, e)``; the incomplete
+    last batch of an epoch is dropped. Depends on nothing but its arguments, which
+    is what makes a resumed run identical to an uninterrupted one.
+    """
+    if n_examples < batch_size:
+        raise ValueError(f"Need at least one full batch: {n_examples} examples < batch size {batch_size}.")
+    batches_per_epoch = n_examples // batch_size
+    epoch, position = divmod(step, batches_per_epoch)
+    generator = torch.Generator().manual_seed(_derived_seed(seed, _SHUFFLE_STREAM, epoch))
+    permutation = torch.randperm(n_examples, generator=generator)
+    return permutation[position * batch_size:(position + 1) * batch_size]
+
+
+def _seeded_generator(device: torch.device, *keys: int) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(_derived_seed(*keys))
+
+
+def _fixed_subset(x_uint8: torch.Tensor, n_max: int, seed: int) -> torch.Tensor:
+    """At most ``n_max`` examples of ``x_uint8``, the same ones on every call."""
+    if len(x_uint8) <= n_max:
+        return x_uint8
+    generator = torch.Generator().manual_seed(_derived_seed(seed, _EVAL_SUBSET_STREAM))
+    keep = torch.randperm(len(x_uint8), generator=generator)[:n_max].sort().values
+    return x_uint8[keep]
+
+
+def data_fingerprint(x_uint8: torch.Tensor) -> dict:
+    """Shape and SHA-1 of a uint8 data set, so a checkpoint is only resumed on the same data."""
+    digest = hashlib.sha1(x_uint8.cpu().contiguous().numpy().tobytes()).hexdigest()
+    return {"shape": list(x_uint8.shape), "sha1": digest}
+
+
+def run_config(model: nn.Module, x_train: torch.Tensor, config: TrainConfig,
+               eval_sets: dict[str, torch.Tensor] | None = None) -> dict:
+    """Everything that determines a training run's result and history, as plain JSON data.
+
+    Model class and config, training config and fingerprints of the training and
+    evaluation data. Stored in every checkpoint; a checkpoint is resumed only if this matches.
+    """
+    description = {
+        "model_class": type(model).__name__,
+        "model": model.config,
+        "train": dataclasses.asdict(config),
+        "data": data_fingerprint(x_train),
+        "eval_data": {name: data_fingerprint(x) for name, x in sorted((eval_sets or {}).items())},
+    }
+    return json.loads(json.dumps(description))
+
+
+def read_run_config(checkpoint_path: Path) -> dict | None:
+    """The ``run_config`` stored in a checkpoint, or None if there is no checkpoint."""
+    if not Path(checkpoint_path).exists():
+        return None
+    return torch.load(checkpoint_path, map_location="cpu", weights_only=False)["run_config"]
+
+
+def _save_atomically(payload: dict, path: Path) -> None:
+    """Write with ``torch.save`` to a temporary file, then rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        torch.save(payload, partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _rng_states() -> dict:
+    states = {"torch_cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["torch_cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _restore_rng_states(states: dict) -> None:
+    torch.set_rng_state(states["torch_cpu"])
+    if torch.cuda.is_available() and "torch_cuda" in states:
+        torch.cuda.set_rng_state_all(states["torch_cuda"])
+
+
+@torch.no_grad()
+def mean_bits_per_dim(model: nn.Module, x_uint8: torch.Tensor, device: torch.device, seed: int) -> float:
+    """Mean BPD of ``model`` on ``x_uint8`` in eval mode, with dequantization noise fixed by ``seed``."""
+    was_training = model.training
+    model.eval()
+    generator = _seeded_generator(device, seed, _EVAL_NOISE_STREAM)
+    total = 0.0
+    for start in range(0, len(x_uint8), EVAL_BATCH_SIZE):
+        batch = x_uint8[start:start + EVAL_BATCH_SIZE].to(device)
+        total += model.bits_per_dim(batch, generator=generator).double().sum().item()
+    model.train(was_training)
+    return total / len(x_uint8)
+
+
+def _empty_history(eval_names: list[str]) -> dict:
+    return {"step": [], "train_loss": [], "lr": [], "eval": {name: [] for name in eval_names}, "wall_time_s": 0.0}
+
+
+def train(
+    model: nn.Module,
+    x_train: torch.Tensor,
+    config: TrainConfig,
+    checkpoint_path: Path,
+    eval_sets: dict[str, torch.Tensor] | None = None,
+    device: torch.device | None = None,
+    progress: bool = True,
+) -> dict:
+    """Train ``model`` on uint8 NCHW images ``x_train`` for ``config.n_steps`` updates; return its history.
+
+    Resumes from ``checkpoint_path`` when it holds a checkpoint of the same run
+    (raises ``CheckpointMismatchError`` if it holds another run's), and returns at
+    once if that run is finished. Writes a checkpoint every
+    ``config.checkpoint_every`` updates and at the end, atomically.
+
+    The history (plain JSON data) holds, at update 0, every ``config.eval_every``
+    updates and at the end: ``step``; ``train_loss``, the mean minibatch BPD since
+    the previous entry (at step 0: the first minibatch before any update); ``lr``;
+    and ``eval[name]``, the mean BPD on at most ``config.n_eval`` fixed examples of
+    the training data (``"train"``) and of each of ``eval_sets``. ``wall_time_s``
+    is the training time summed over resumed sessions.
+
+    Raises ``TrainingDivergedError`` on a NaN/inf loss or gradient norm, without
+    touching the last checkpoint. Runs in fp32 on ``device`` (default: ``get_device()``).
+    A fresh run seeds torch's global RNG with ``config.seed`` (for models that draw
+    from it); a resumed run restores the global RNG state of its checkpoint.
+    """
+    checkpoint_path = Path(checkpoint_path)
+    device = device or get_device()
+    eval_sets = dict(eval_sets or {})
+    if TRAIN_EVAL_KEY in eval_sets:
+        raise ValueError(f"eval_sets may not contain {TRAIN_EVAL_KEY!r}: the training subset is evaluated under it.")
+    if x_train.dtype != torch.uint8 or x_train.ndim != 4:
+        raise ValueError(f"x_train must be uint8 NCHW images, got {x_train.dtype} {tuple(x_train.shape)}.")
+    eval_subsets = {TRAIN_EVAL_KEY: _fixed_subset(x_train, config.n_eval, config.seed)}
+    eval_subsets.update({name: _fixed_subset(x, config.n_eval, config.seed) for name, x in eval_sets.items()})
+
+    model.to(device)
+    model.train()
+    optimizer = torch.optim.Adamax(model.parameters(), lr=learning_rate(0, config))
+    this_run = run_config(model, x_train, config, eval_sets)
+
+    checkpoint = None
+    if checkpoint_path.exists():
+        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        if checkpoint["run_config"] != this_run:
+            raise CheckpointMismatchError(
+                f"{checkpoint_path} holds a checkpoint of a different run "
+                f"(stored {checkpoint['run_config']}, requested {this_run}). "
+                "Delete it or choose another checkpoint path."
+            )
+        model.load_state_dict(checkpoint["model_state"])
+        optimizer.load_state_dict(checkpoint["optimizer_state"])
+        _restore_rng_states(checkpoint["rng_states"])
+        step, history = checkpoint["step"], checkpoint["history"]
+        losses_since_eval: list[float] = checkpoint["losses_since_eval"]
+        last_checkpoint_step: int | None = step
+    else:
+        torch.manual_seed(config.seed)
+        step, history, losses_since_eval = 0, _empty_history(list(eval_subsets)), []
+        last_checkpoint_step = None
+
+    def batch_for(update: int) -> torch.Tensor:
+        return x_train[batch_indices(update, len(x_train), config.batch_size, config.seed)].to(device)
+
+    def noise_for(update: int) -> torch.Generator:
+        return _seeded_generator(device, config.seed, _NOISE_STREAM, update)
+
+    def evaluate(train_loss: float) -> None:
+        history["step"].append(step)
+        history["train_loss"].append(train_loss)
+        history["lr"].append(learning_rate(step, config))
+        for name, subset in eval_subsets.items():
+            history["eval"][name].append(mean_bits_per_dim(model, subset, device, config.seed))
+
+    def raise_if_diverged(value: float) -> None:
+        if not math.isfinite(value):
+            good_checkpoint = checkpoint_path if last_checkpoint_step is not None else None
+            raise TrainingDivergedError(step, value, good_checkpoint, last_checkpoint_step)
+
+    def save_checkpoint() -> None:
+        nonlocal last_checkpoint_step
+        _save_atomically({
+            "run_config": this_run,
+            "model_state": model.state_dict(),
+            "optimizer_state": optimizer.state_dict(),
+            "step": step,
+            "history": history,
+            "losses_since_eval": losses_since_eval,
+            "rng_states": _rng_states(),
+        }, checkpoint_path)
+        last_checkpoint_step = step
+
+    session_start = time.perf_counter()
+    time_before_session = history["wall_time_s"]
+    if step == 0:
+        # The first forward initialises data-dependent layers (ActNorm): give it a real training batch.
+        with torch.no_grad():
+            first_loss = model.bits_per_dim(batch_for(0), generator=noise_for(0)).mean().item()
+        evaluate(first_loss)
+
+    bar = tqdm(total=config.n_steps, initial=step, disable=not progress, desc="train", unit="step", mininterval=2.0)
+    try:
+        while step < config.n_steps:
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(step, config)
+            loss = model.bits_per_dim(batch_for(step), generator=noise_for(step)).mean()
+            loss_value = loss.item()
+            raise_if_diverged(loss_value)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            raise_if_diverged(nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip).item())
+            optimizer.step()
+            step += 1
+            losses_since_eval.append(loss_value)
+            bar.update(1)
+            bar.set_postfix(loss_bpd=f"{loss_value:.3f}")
+            finished = step == config.n_steps
+            if step % config.eval_every == 0 or finished:
+                evaluate(float(np.mean(losses_since_eval)))
+                losses_since_eval.clear()
+                bar.set_postfix(loss_bpd=f"{loss_value:.3f}",
+                                **{f"{name}_bpd": f"{values[-1]:.3f}" for name, values in history["eval"].items()})
+            if step % config.checkpoint_every == 0 or finished:
+                history["wall_time_s"] = time_before_session + time.perf_counter() - session_start
+                save_checkpoint()
+    finally:
+        bar.close()
+    model.eval()
+    return history
