@@ -80,10 +80,10 @@ PROFILES: dict[str, Profile] = {
         n_eval=256,
         glow_small=GlowConfig(levels=2, steps=2, hidden=16),
         glow_large=GlowConfig(levels=2, steps=2, hidden=16),
-        train_small=TrainConfig(n_steps=30, batch_size=32, lr=1e-3, warmup_steps=10, grad_clip=50.0,
-                                eval_every=15, checkpoint_every=15, n_train=1024, n_eval=128),
-        train_large=TrainConfig(n_steps=30, batch_size=32, lr=1e-3, warmup_steps=10, grad_clip=50.0,
-                                eval_every=15, checkpoint_every=15, n_train=1024, n_eval=128),
+        train_small=TrainConfig(n_steps=150, batch_size=32, lr=3e-3, warmup_steps=10, grad_clip=50.0,
+                                eval_every=50, checkpoint_every=50, n_train=2048, n_eval=128),
+        train_large=TrainConfig(n_steps=150, batch_size=32, lr=3e-3, warmup_steps=10, grad_clip=50.0,
+                                eval_every=50, checkpoint_every=50, n_train=2048, n_eval=128),
     ),
     "quick": Profile(
         name="quick",
@@ -100,7 +100,7 @@ PROFILES: dict[str, Profile] = {
         name="full",
         description="GPU: paper-scale models and budgets",
         n_eval=None,
-        glow_small=GlowConfig(levels=3, steps=32, hidden=400),
+        glow_small=GlowConfig(levels=2, steps=32, hidden=400),  # 28 -> 14 -> 7: two squeezes at most
         glow_large=GlowConfig(levels=3, steps=32, hidden=400),
         train_small=TrainConfig(n_steps=30000, batch_size=64, lr=1e-3, warmup_steps=1000, grad_clip=50.0,
                                 eval_every=1000, checkpoint_every=1000, n_train=None, n_eval=10000),
