@@ -17,7 +17,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -52,25 +52,46 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class Profile:
-    """All experiment sizes for one profile. ``glow``/``train`` pick by image size."""
+    """All experiment sizes for one profile; ``*_small`` for 28x28x1 images, ``*_large`` for 32x32x3.
+
+    Glow trains with ``train_*``; the comparison families (PixelCNN, VAE, chapter 04)
+    with ``baseline_train_*``, and their constructor arguments are ``pixelcnn_*`` / ``vae_*``.
+    """
 
     name: str
     description: str
     n_eval: int | None  # test examples each chapter scores per data set; None = all
-    glow_small: GlowConfig  # 28x28x1 images
-    glow_large: GlowConfig  # 32x32x3 images
+    glow_small: GlowConfig
+    glow_large: GlowConfig
     train_small: TrainConfig
     train_large: TrainConfig
+    pixelcnn_small: dict
+    pixelcnn_large: dict
+    vae_small: dict
+    vae_large: dict
+    baseline_train_small: TrainConfig
+    baseline_train_large: TrainConfig
+    vae_importance_samples: int  # K of the VAE's importance-weighted bound when scoring
     seed: int = 0
-    extra: dict = field(default_factory=dict)
 
     def glow(self, image_shape: tuple[int, int, int]) -> GlowConfig:
         """Glow architecture for images of shape ``(H, W, C)``."""
-        return self.glow_small if image_shape[0] <= 28 else self.glow_large
+        return self.glow_small if _is_small(image_shape) else self.glow_large
 
-    def train(self, image_shape: tuple[int, int, int]) -> TrainConfig:
-        """Training budget for images of shape ``(H, W, C)``."""
-        return self.train_small if image_shape[0] <= 28 else self.train_large
+    def architecture(self, family: str, image_shape: tuple[int, int, int]) -> dict:
+        """Constructor arguments of ``family`` ("pixelcnn" or "vae") for images ``(H, W, C)``."""
+        if family not in ("pixelcnn", "vae"):
+            raise ValueError(f"No architecture for {family!r} in profiles; known: pixelcnn, vae (Glow: .glow()).")
+        return getattr(self, f"{family}_{'small' if _is_small(image_shape) else 'large'}")
+
+    def train(self, image_shape: tuple[int, int, int], family: str = "glow") -> TrainConfig:
+        """Training budget for ``family`` on images of shape ``(H, W, C)``."""
+        size = "small" if _is_small(image_shape) else "large"
+        return getattr(self, f"train_{size}" if family == "glow" else f"baseline_train_{size}")
+
+
+def _is_small(image_shape: tuple[int, int, int]) -> bool:
+    return image_shape[0] <= 28
 
 
 PROFILES: dict[str, Profile] = {
@@ -84,6 +105,15 @@ PROFILES: dict[str, Profile] = {
                                 eval_every=50, checkpoint_every=50, n_train=2048, n_eval=128),
         train_large=TrainConfig(n_steps=150, batch_size=32, lr=3e-3, warmup_steps=10, grad_clip=50.0,
                                 eval_every=50, checkpoint_every=50, n_train=2048, n_eval=128),
+        pixelcnn_small={"hidden": 16, "layers": 2},
+        pixelcnn_large={"hidden": 12, "layers": 2},
+        vae_small={"latent_dim": 8, "hidden": 8},
+        vae_large={"latent_dim": 8, "hidden": 8},
+        baseline_train_small=TrainConfig(n_steps=60, batch_size=32, lr=3e-3, warmup_steps=10, grad_clip=50.0,
+                                         eval_every=30, checkpoint_every=30, n_train=2048, n_eval=128),
+        baseline_train_large=TrainConfig(n_steps=60, batch_size=32, lr=3e-3, warmup_steps=10, grad_clip=50.0,
+                                         eval_every=30, checkpoint_every=30, n_train=2048, n_eval=128),
+        vae_importance_samples=4,
     ),
     "quick": Profile(
         name="quick",
@@ -95,6 +125,15 @@ PROFILES: dict[str, Profile] = {
                                 eval_every=250, checkpoint_every=250, n_train=None, n_eval=1000),
         train_large=TrainConfig(n_steps=3000, batch_size=64, lr=1e-3, warmup_steps=200, grad_clip=50.0,
                                 eval_every=250, checkpoint_every=250, n_train=None, n_eval=1000),
+        pixelcnn_small={"hidden": 32, "layers": 4},
+        pixelcnn_large={"hidden": 48, "layers": 4},
+        vae_small={"latent_dim": 16, "hidden": 16},
+        vae_large={"latent_dim": 16, "hidden": 16},
+        baseline_train_small=TrainConfig(n_steps=600, batch_size=64, lr=2e-3, warmup_steps=50, grad_clip=50.0,
+                                         eval_every=100, checkpoint_every=100, n_train=None, n_eval=500),
+        baseline_train_large=TrainConfig(n_steps=600, batch_size=64, lr=2e-3, warmup_steps=50, grad_clip=50.0,
+                                         eval_every=100, checkpoint_every=100, n_train=None, n_eval=500),
+        vae_importance_samples=16,
     ),
     "full": Profile(
         name="full",
@@ -106,6 +145,15 @@ PROFILES: dict[str, Profile] = {
                                 eval_every=1000, checkpoint_every=1000, n_train=None, n_eval=10000),
         train_large=TrainConfig(n_steps=100000, batch_size=64, lr=1e-3, warmup_steps=1000, grad_clip=50.0,
                                 eval_every=2000, checkpoint_every=2000, n_train=None, n_eval=10000),
+        pixelcnn_small={"hidden": 128, "layers": 8},
+        pixelcnn_large={"hidden": 120, "layers": 8},  # hidden must be a multiple of C = 3
+        vae_small={"latent_dim": 64, "hidden": 64},
+        vae_large={"latent_dim": 64, "hidden": 64},
+        baseline_train_small=TrainConfig(n_steps=30000, batch_size=64, lr=1e-3, warmup_steps=500, grad_clip=50.0,
+                                         eval_every=1000, checkpoint_every=1000, n_train=None, n_eval=10000),
+        baseline_train_large=TrainConfig(n_steps=60000, batch_size=64, lr=1e-3, warmup_steps=500, grad_clip=50.0,
+                                         eval_every=2000, checkpoint_every=2000, n_train=None, n_eval=10000),
+        vae_importance_samples=64,
     ),
 }
 

@@ -1,0 +1,52 @@
+"""Glow's split: half the channels leave the flow as a latent with a learned conditional prior."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .priors import diagonal_gaussian_log_prob, diagonal_gaussian_sample
+from .zero_conv import ZeroConv2d
+
+
+class Split(nn.Module):
+    r"""x = (x_kept, z): z leaves the flow and is scored by a conditional Gaussian.
+
+    .. math::
+        (\mu, \log\sigma) = \mathrm{ZeroConv2d}(x_{\text{kept}}), \qquad
+        \log p(z \mid x_{\text{kept}}) = \sum_i \log \mathcal{N}(z_i; \mu_i, \sigma_i^2).
+
+    The partition itself is a coordinate permutation (log|det| = 0), so
+    ``forward`` returns no log-det; the density term is :meth:`log_prob`. The
+    prior starts as a standard normal (zero-initialised convolution).
+    """
+
+    def __init__(self, num_channels: int) -> None:
+        super().__init__()
+        self.num_channels_kept = num_channels // 2
+        self.num_channels_z = num_channels - self.num_channels_kept
+        self.prior_net = ZeroConv2d(self.num_channels_kept, 2 * self.num_channels_z)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Return (x_kept, z): the first half of the channels and the rest."""
+        x_kept, z = x.split([self.num_channels_kept, self.num_channels_z], dim=1)
+        return x_kept, z
+
+    def inverse(self, x_kept: Tensor, z: Tensor) -> Tensor:
+        """x = concat(x_kept, z) along channels."""
+        return torch.cat([x_kept, z], dim=1)
+
+    def prior_params(self, x_kept: Tensor) -> tuple[Tensor, Tensor]:
+        """(mean, log_std) of p(z | x_kept), each shaped like z."""
+        mean, log_std = self.prior_net(x_kept).chunk(2, dim=1)
+        return mean, log_std
+
+    def log_prob(self, z: Tensor, x_kept: Tensor) -> Tensor:
+        """log p(z | x_kept) per example, shape [N]."""
+        mean, log_std = self.prior_params(x_kept)
+        return diagonal_gaussian_log_prob(z, mean, log_std)
+
+    def sample(self, x_kept: Tensor, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+        """Draw z ~ p(z | x_kept) with the standard deviation scaled by ``temperature``."""
+        mean, log_std = self.prior_params(x_kept)
+        return diagonal_gaussian_sample(mean, log_std, temperature, generator)

@@ -1,0 +1,185 @@
+"""The trained-model cache every chapter draws from.
+
+``get("glow", "fashion_mnist")`` returns the profile's Glow trained on
+FashionMNIST: loaded from ``model_dir()/<profile>/glow_fashion_mnist.pt`` when
+that file was trained with the current configuration, otherwise trained now
+(resuming an interrupted training from ``glow_fashion_mnist.ckpt.pt``) and
+saved. Beside each model, ``glow_fashion_mnist.json`` holds its configuration
+and training history in readable form.
+
+During training the periodic evaluation covers a fixed subset of the training
+data, the test split and, when it is on disk, the test split of the OOD partner
+(FashionMNIST <-> MNIST, CIFAR-10 <-> SVHN): the curves of the paper's Figure 4d.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from . import data
+from .device import get_device
+from .flows import Glow
+from .paths import model_dir
+from .pixelcnn import PixelCNN
+from .profile import Profile, get_profile
+from .train import read_run_config, run_config, train
+from .vae import VAE
+
+# Each data set's out-of-distribution partner in the paper.
+OOD_PARTNERS = {"fashion_mnist": "mnist", "mnist": "fashion_mnist", "cifar10": "svhn", "svhn": "cifar10"}
+
+# Builds an untrained model for images of shape (H, W, C) at a profile's size.
+ModelBuilder = Callable[[Profile, tuple[int, int, int]], nn.Module]
+
+
+def _glow_builder(coupling: str | None) -> ModelBuilder:
+    """Glow at the profile's size; ``coupling`` overrides the profile's coupling (None keeps it)."""
+
+    def build(profile: Profile, image_shape_hwc: tuple[int, int, int]) -> nn.Module:
+        architecture = profile.glow(image_shape_hwc)
+        height, width, channels = image_shape_hwc
+        return Glow(image_shape=(channels, height, width), levels=architecture.levels, steps=architecture.steps,
+                    hidden=architecture.hidden, coupling=coupling or architecture.coupling)
+
+    return build
+
+
+def _family_builder(family: str, model_class: type[nn.Module]) -> ModelBuilder:
+    """``model_class`` with the profile's constructor arguments for ``family``."""
+
+    def build(profile: Profile, image_shape_hwc: tuple[int, int, int]) -> nn.Module:
+        height, width, channels = image_shape_hwc
+        return model_class(image_shape=(channels, height, width), **profile.architecture(family, image_shape_hwc))
+
+    return build
+
+
+# Model name -> (builder, the profile's training budget it uses). A new model family is one line here.
+MODEL_BUILDERS: dict[str, tuple[ModelBuilder, str]] = {
+    "glow": (_glow_builder(None), "glow"),
+    "cv_glow": (_glow_builder("additive"), "glow"),  # constant-volume Glow (Figure 4c)
+    "pixelcnn": (_family_builder("pixelcnn", PixelCNN), "pixelcnn"),  # Figure 3
+    "vae": (_family_builder("vae", VAE), "vae"),  # Figure 3
+}
+
+
+class TrainingDataUnavailableError(RuntimeError):
+    """The data set a model should be trained on cannot be loaded."""
+
+
+@dataclass
+class TrainedModel:
+    """A model from the zoo (eval mode, on the compute device) with what produced it."""
+
+    model: nn.Module
+    config: dict  # model name and config, training config, training and evaluation data
+    history: dict  # see ``ood_lib.train.train``
+    train_seconds: float
+    path: Path
+
+
+def model_path(model_name: str, train_set: str, profile: Profile) -> Path:
+    """Where the zoo keeps ``model_name`` trained on ``train_set`` under ``profile``."""
+    return model_dir() / profile.name / f"{model_name}_{train_set}.pt"
+
+
+def _ood_partner_on_disk(train_set: str) -> str | None:
+    """The OOD partner of ``train_set`` if its data is on disk (no download is attempted for it)."""
+    partner = OOD_PARTNERS.get(train_set)
+    return partner if partner is not None and data.is_available(partner) else None
+
+
+def _zoo_config(model_name: str, model: nn.Module, train_set: str, profile: Profile) -> dict:
+    """Everything the cached file must match to be reused, as plain JSON data."""
+    image_shape = data.SPECS[train_set].shape
+    description = {
+        "model_name": model_name,
+        "model_class": type(model).__name__,
+        "model": model.config,
+        "train": dataclasses.asdict(profile.train(image_shape, MODEL_BUILDERS[model_name][1])),
+        "data": {"train_set": train_set, "ood_eval_set": _ood_partner_on_disk(train_set)},
+    }
+    return json.loads(json.dumps(description))
+
+
+def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _load_training_data(train_set: str, model_name: str, subset_size: int | None,
+                        seed: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The training subset and the test splits evaluated during training (keys ``test``, partner name)."""
+    try:
+        x_train, _ = data.load(train_set, "train")
+    except data.DataError as error:
+        raise TrainingDataUnavailableError(
+            f"Cannot train {model_name!r} on {train_set!r}: its training split is not available. {error}"
+        ) from error
+    x_train_subset = data.to_tensor(x_train[data.subset_indices(len(x_train), subset_size, seed)])
+    eval_sets = {"test": data.to_tensor(data.load(train_set, "test")[0])}
+    partner = _ood_partner_on_disk(train_set)
+    if partner is not None:
+        eval_sets[partner] = data.to_tensor(data.load(partner, "test")[0])
+    return x_train_subset, eval_sets
+
+
+def get(model_name: str, train_set: str, profile: Profile | None = None, *, progress: bool = True) -> TrainedModel:
+    """``model_name`` trained on ``train_set``'s training split at ``profile``'s size (default: current profile).
+
+    Loads the cached model if its configuration matches, else trains it (resuming
+    an interrupted run) and caches it. Raises ``TrainingDataUnavailableError`` if
+    training is needed and the training data cannot be loaded.
+    """
+    if model_name not in MODEL_BUILDERS:
+        raise ValueError(f"Unknown model {model_name!r}. Valid models: {', '.join(MODEL_BUILDERS)}.")
+    if train_set not in data.SPECS:
+        raise ValueError(f"Unknown data set {train_set!r}. Valid data sets: {', '.join(data.SPECS)}.")
+    profile = profile or get_profile()
+    device = get_device()
+    image_shape = data.SPECS[train_set].shape
+    build, training_family = MODEL_BUILDERS[model_name]
+    train_config = profile.train(image_shape, training_family)
+    path = model_path(model_name, train_set, profile)
+
+    with torch.random.fork_rng(devices=[]):  # the same initial weights every time, global RNG untouched
+        torch.manual_seed(train_config.seed)
+        model = build(profile, image_shape)
+    wanted_config = _zoo_config(model_name, model, train_set, profile)
+
+    if path.exists():
+        stored = torch.load(path, map_location="cpu", weights_only=False)
+        if stored["config"] == wanted_config:
+            model.load_state_dict(stored["model_state"])
+            return TrainedModel(model.to(device).eval(), stored["config"], stored["history"],
+                                stored["train_seconds"], path)
+
+    x_train, eval_sets = _load_training_data(train_set, model_name, train_config.n_train, train_config.seed)
+    checkpoint_path = path.with_suffix(".ckpt.pt")
+    stored_run = read_run_config(checkpoint_path)
+    if stored_run is not None and stored_run != run_config(model, x_train, train_config, eval_sets):
+        checkpoint_path.unlink()  # a checkpoint of an outdated configuration
+    history = train(model, x_train, train_config, checkpoint_path, eval_sets=eval_sets, device=device,
+                    progress=progress)
+
+    cpu_state = {name: value.detach().cpu() for name, value in model.state_dict().items()}
+    stored = {"config": wanted_config, "model_state": cpu_state, "history": history,
+              "train_seconds": history["wall_time_s"]}
+    _write_atomically(path, lambda target: torch.save(stored, target))
+    readable = {key: value for key, value in stored.items() if key != "model_state"}
+    _write_atomically(path.with_suffix(".json"),
+                      lambda target: target.write_text(json.dumps(readable, indent=1)))
+    checkpoint_path.unlink(missing_ok=True)
+    return TrainedModel(model.eval(), wanted_config, history, history["wall_time_s"], path)
