@@ -301,13 +301,13 @@ def train(
             optimizer.step()
             step += 1
             losses_since_eval.append(loss_value)
+            bar.set_postfix(loss_bpd=f"{loss_value:.3f}", refresh=False)  # shown at the bar's next refresh
             bar.update(1)
-            bar.set_postfix(loss_bpd=f"{loss_value:.3f}")
             finished = step == config.n_steps
             if step % config.eval_every == 0 or finished:
                 evaluate(float(np.mean(losses_since_eval)))
                 losses_since_eval.clear()
-                bar.set_postfix(loss_bpd=f"{loss_value:.3f}",
+                bar.set_postfix(loss_bpd=f"{loss_value:.3f}", refresh=False,
                                 **{f"{name}_bpd": f"{values[-1]:.3f}" for name, values in history["eval"].items()})
             if step % config.checkpoint_every == 0 or finished:
                 history["wall_time_s"] = time_before_session + time.perf_counter() - session_start
