@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -32,3 +33,17 @@ def cache_dir() -> Path:
 def model_dir() -> Path:
     """Writable directory for trained models and their training histories."""
     return _from_env("OOD_MODEL_DIR", REPO_ROOT / "data" / "models")
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(partial_path)``, then rename the result to ``path``: readers never see half a file.
+
+    If ``write`` fails (or is interrupted), the partial file is removed and ``path`` is untouched.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -20,7 +20,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .device import get_device
+from .paths import write_atomically
 from .profile import TrainConfig
 
 # Examples per forward pass during evaluation (no gradients, so larger than a training batch).
@@ -141,17 +141,6 @@ def read_run_config(checkpoint_path: Path) -> dict | None:
     if not Path(checkpoint_path).exists():
         return None
     return torch.load(checkpoint_path, map_location="cpu", weights_only=False)["run_config"]
-
-
-def _save_atomically(payload: dict, path: Path) -> None:
-    """Write with ``torch.save`` to a temporary file, then rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        torch.save(payload, partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _rng_states() -> dict:
@@ -268,7 +257,7 @@ def train(
 
     def save_checkpoint() -> None:
         nonlocal last_checkpoint_step
-        _save_atomically({
+        checkpoint = {
             "run_config": this_run,
             "model_state": model.state_dict(),
             "optimizer_state": optimizer.state_dict(),
@@ -276,7 +265,8 @@ def train(
             "history": history,
             "losses_since_eval": losses_since_eval,
             "rng_states": _rng_states(),
-        }, checkpoint_path)
+        }
+        write_atomically(checkpoint_path, lambda target: torch.save(checkpoint, target))
         last_checkpoint_step = step
 
     session_start = time.perf_counter()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from torch import nn
 from . import data
 from .device import get_device
 from .flows import Glow
-from .paths import model_dir
+from .paths import model_dir, write_atomically
 from .pixelcnn import PixelCNN
 from .profile import Profile, get_profile
 from .train import read_run_config, run_config, train
@@ -110,15 +109,6 @@ def _zoo_config(model_name: str, model: nn.Module, train_set: str, profile: Prof
     return json.loads(json.dumps(description))
 
 
-def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        write(partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def _load_training_data(train_set: str, model_name: str, subset_size: int | None,
                         seed: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The training subset and the test splits evaluated during training (keys ``test``, partner name)."""
@@ -177,9 +167,9 @@ def get(model_name: str, train_set: str, profile: Profile | None = None, *, prog
     cpu_state = {name: value.detach().cpu() for name, value in model.state_dict().items()}
     stored = {"config": wanted_config, "model_state": cpu_state, "history": history,
               "train_seconds": history["wall_time_s"]}
-    _write_atomically(path, lambda target: torch.save(stored, target))
+    write_atomically(path, lambda target: torch.save(stored, target))
     readable = {key: value for key, value in stored.items() if key != "model_state"}
-    _write_atomically(path.with_suffix(".json"),
+    write_atomically(path.with_suffix(".json"),
                       lambda target: target.write_text(json.dumps(readable, indent=1)))
     checkpoint_path.unlink(missing_ok=True)
     return TrainedModel(model.eval(), wanted_config, history, history["wall_time_s"], path)

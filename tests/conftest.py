@@ -7,6 +7,7 @@ from pathlib import Path
 import os
 
 import pytest
+import torch
 
 from ood_lib import data
 
@@ -44,3 +45,12 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "raw" / "mnist").exists():
         pytest.skip(f"offline copies of the official files not found at {SHARED_DATA} (set OOD_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def single_thread():
+    """Run on one thread: tiny models lose more to thread start-up and contention than they gain."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -13,13 +13,7 @@ from torch import nn
 from ood_lib.pixelcnn import NUM_LEVELS, PixelCNN, causal_mask
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """These models are tiny: one thread avoids thread start-up and contention costs on shared CPUs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def random_weight_model(image_shape: tuple[int, int, int], hidden: int, layers: int, first_kernel: int,

@@ -12,13 +12,7 @@ from torch import nn
 from ood_lib.vae import NUM_LEVELS, VAE
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """These models are tiny: one thread avoids thread start-up and contention costs on shared CPUs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def seeded(seed: int) -> torch.Generator:

@@ -9,12 +9,11 @@ present there, else from ``$OOD_CACHE_DIR/<name>.npz``, which is written
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import numpy as np
 
-from ..paths import cache_dir, data_dir
+from ..paths import cache_dir, data_dir, write_atomically
 from .fetch import fetch, raw_path
 from .parsers import parse_cifar10_archive, parse_idx_pair, parse_svhn_mat
 from .registry import SPECS, DatasetSpec, check_split, get_spec
@@ -61,15 +60,9 @@ def canonical_path(name: str) -> Path | None:
     return None
 
 
-def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        with open(partial, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    with open(path, "wb") as handle:  # a handle, so numpy does not append ".npz" to the partial name
+        np.savez(handle, **arrays)
 
 
 @functools.lru_cache(maxsize=None)
@@ -83,7 +76,7 @@ def _load_all(name: str, download: bool) -> dict[str, np.ndarray]:
         arrays = _parse_official(spec, download)
         source = cache_dir() / f"{name}.npz"
         _check_arrays(spec, arrays, source)
-        _write_atomically(source, arrays)
+        write_atomically(source, lambda target: _save_npz(target, arrays))
     _check_arrays(spec, arrays, source)
     for array in arrays.values():
         array.setflags(write=False)
