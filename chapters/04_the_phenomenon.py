@@ -62,8 +62,40 @@ def plot_histograms(bpd: dict[str, np.ndarray], title: str, ax: plt.Axes) -> Non
     ax.legend()
 
 
+MODEL_LABELS = {"glow": "Glow", "pixelcnn": "PixelCNN", "vae": "VAE"}
+results = []  # one row per experiment, for the summary table at the end
+
+
+def experiment(model_name: str, train_set: str, ood_set: str, test_sets: dict[str, torch.Tensor],
+               ax: plt.Axes) -> dict:
+    """Score ``test_sets`` with ``model_name`` trained on ``train_set`` (from the zoo), draw the
+    histograms on ``ax``, print the AUROC of log p(x) as in-distribution score, record the row."""
+    trained = zoo.get(model_name, train_set, profile)
+    extra = {"num_samples": profile.vae_importance_samples} if model_name == "vae" else {}
+    bpd = score_sets(trained.model, test_sets, **extra)
+    auroc = scores.auroc(-bpd[train_set], -bpd[ood_set])
+    label = MODEL_LABELS[model_name]
+    plot_histograms(bpd, f"{label} trained on {data.get_spec(train_set).title}", ax)
+    print(f"{label} trained on {train_set} ({trained.train_seconds / 60:.1f} min"
+          + (f", bound with K = {extra['num_samples']}" if extra else "")
+          + f"): AUROC {train_set} (in) vs {ood_set} (out) = {auroc:.3f}")
+    row = {"label": label, "train_set": train_set, "ood_set": ood_set, "model": trained.model, "extra": extra,
+           "bpd": bpd, "auroc": auroc}
+    results.append(row)
+    return row
+
+
+def panels(count: int) -> tuple[plt.Figure, np.ndarray]:
+    fig, axes = plt.subplots(1, count, figsize=(6.5 * count, 3.6), squeeze=False)
+    return fig, axes[0]
+
+
+def finish(fig: plt.Figure) -> None:
+    fig.tight_layout()
+    plots.show(fig)
+
+
 small_sets = load_test_sets(("fashion_mnist", "mnist"))
-results = []  # rows of the summary table at the end
 
 # %% [markdown]
 # ## Figure 2: per-example likelihoods of Glow
@@ -71,20 +103,13 @@ results = []  # rows of the summary table at the end
 # The FashionMNIST Glow of chapter 03 (loaded from the model cache) scores every test image:
 
 # %%
-glow_fashion = zoo.get("glow", "fashion_mnist", profile)
-glow_fashion_bpd = score_sets(glow_fashion.model, small_sets)
-auroc_glow = scores.auroc(-glow_fashion_bpd["fashion_mnist"], -glow_fashion_bpd["mnist"])
-
-fig, ax = plt.subplots(figsize=(6.5, 3.6))
-plot_histograms(glow_fashion_bpd, "Glow trained on FashionMNIST", ax)
-fig.tight_layout()
-plots.show(fig)
-print(f"AUROC of log p(x) as in-distribution score, FashionMNIST (in) vs MNIST (out): {auroc_glow:.3f}")
-results.append(("Glow", "fashion_mnist", "mnist", glow_fashion_bpd, auroc_glow))
+fig, axes = panels(1)
+glow_fashion = experiment("glow", "fashion_mnist", "mnist", small_sets, axes[0])
+finish(fig)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("Glow(FashionMNIST) prefers MNIST, AUROC < 0.5:", auroc_glow < 0.5)
+print("Glow(FashionMNIST) prefers MNIST, AUROC < 0.5:", glow_fashion["auroc"] < 0.5)
 
 # %% [markdown]
 # Not just the mean moved: the bulk of the MNIST histogram lies to the left of (more likely
@@ -95,20 +120,13 @@ print("Glow(FashionMNIST) prefers MNIST, AUROC < 0.5:", auroc_glow < 0.5)
 # Train the same architecture on MNIST and score FashionMNIST:
 
 # %%
-glow_mnist = zoo.get("glow", "mnist", profile)
-glow_mnist_bpd = score_sets(glow_mnist.model, small_sets)
-auroc_mnist = scores.auroc(-glow_mnist_bpd["mnist"], -glow_mnist_bpd["fashion_mnist"])
-
-fig, ax = plt.subplots(figsize=(6.5, 3.6))
-plot_histograms(glow_mnist_bpd, "Glow trained on MNIST", ax)
-fig.tight_layout()
-plots.show(fig)
-print(f"AUROC, MNIST (in) vs FashionMNIST (out): {auroc_mnist:.3f}")
-results.append(("Glow", "mnist", "fashion_mnist", glow_mnist_bpd, auroc_mnist))
+fig, axes = panels(1)
+glow_mnist = experiment("glow", "mnist", "fashion_mnist", small_sets, axes[0])
+finish(fig)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("Glow(MNIST) gives FashionMNIST the lower likelihood, AUROC > 0.5:", auroc_mnist > 0.5)
+print("Glow(MNIST) gives FashionMNIST the lower likelihood, AUROC > 0.5:", glow_mnist["auroc"] > 0.5)
 
 # %% [markdown]
 # Trained on MNIST, the model *does* find FashionMNIST unlikely. The failure is one-directional:
@@ -123,16 +141,10 @@ print("Glow(MNIST) gives FashionMNIST the lower likelihood, AUROC > 0.5:", auroc
 # %%
 if data.is_available("cifar10") and data.is_available("svhn"):
     large_sets = load_test_sets(("cifar10", "svhn"))
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
+    fig, axes = panels(2)
     for ax, (train_set, ood_set) in zip(axes, (("cifar10", "svhn"), ("svhn", "cifar10"))):
-        trained = zoo.get("glow", train_set, profile)
-        bpd = score_sets(trained.model, large_sets)
-        auroc = scores.auroc(-bpd[train_set], -bpd[ood_set])
-        plot_histograms(bpd, f"Glow trained on {data.get_spec(train_set).title}", ax)
-        print(f"Glow({train_set}): AUROC {train_set} (in) vs {ood_set} (out) = {auroc:.3f}")
-        results.append(("Glow", train_set, ood_set, bpd, auroc))
-    fig.tight_layout()
-    plots.show(fig)
+        experiment("glow", train_set, ood_set, large_sets, ax)
+    finish(fig)
 else:
     print("CIFAR-10 or SVHN absent: skipped (run `make data` where there is internet).")
 
@@ -151,28 +163,16 @@ else:
 #   $z_k \sim q(z \mid x)$, with the $K$ printed below.
 
 # %%
-family_bpd = {}
-for family in ("pixelcnn", "vae"):
-    trained = zoo.get(family, "fashion_mnist", profile)
-    extra = {"num_samples": profile.vae_importance_samples} if family == "vae" else {}
-    family_bpd[family] = score_sets(trained.model, small_sets, **extra)
-    print(f"{family}: trained in {trained.train_seconds / 60:.1f} min" + (f", K = {extra['num_samples']}" if extra else ""))
-
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
-for ax, (family, bpd) in zip(axes, family_bpd.items()):
-    label = {"pixelcnn": "PixelCNN", "vae": "VAE"}[family]
-    auroc = scores.auroc(-bpd["fashion_mnist"], -bpd["mnist"])
-    plot_histograms(bpd, f"{label} trained on FashionMNIST", ax)
-    print(f"{label}: AUROC FashionMNIST (in) vs MNIST (out) = {auroc:.3f}")
-    results.append((label, "fashion_mnist", "mnist", bpd, auroc))
-fig.tight_layout()
-plots.show(fig)
+fig, axes = panels(2)
+families = {family: experiment(family, "fashion_mnist", "mnist", small_sets, ax)
+            for ax, family in zip(axes, ("pixelcnn", "vae"))}
+finish(fig)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for family, bpd in family_bpd.items():
+for family, row in families.items():
     print(f"{family}: MNIST-test mean BPD < FashionMNIST-test mean BPD:",
-          bool(bpd["mnist"].mean() < bpd["fashion_mnist"].mean()))
+          bool(row["bpd"]["mnist"].mean() < row["bpd"]["fashion_mnist"].mean()))
 
 # %% [markdown]
 # All three families, trained on clothes, find digits more likely. Whatever causes it is shared
@@ -189,14 +189,10 @@ for family, bpd in family_bpd.items():
 shape_chw = tuple(small_sets["fashion_mnist"].shape[1:])
 constant = scores.constant_images(np.arange(256), shape_chw)
 noise = scores.uniform_noise_images(profile.n_eval, shape_chw, seed=profile.seed)
-probe_models = {"Glow": (glow_fashion.model, {})}
-for family, label in (("pixelcnn", "PixelCNN"), ("vae", "VAE")):
-    extra = {"num_samples": profile.vae_importance_samples} if family == "vae" else {}
-    probe_models[label] = (zoo.get(family, "fashion_mnist", profile).model, extra)
-
-probe_bpd = {label: {"constant": scores.bits_per_dim(model, constant, seed=profile.seed, **extra),
-                     "noise": scores.bits_per_dim(model, noise, seed=profile.seed, **extra)}
-             for label, (model, extra) in probe_models.items()}
+fashion_rows = [glow_fashion, *families.values()]
+probe_bpd = {row["label"]: {"constant": scores.bits_per_dim(row["model"], constant, seed=profile.seed, **row["extra"]),
+                            "noise": scores.bits_per_dim(row["model"], noise, seed=profile.seed, **row["extra"])}
+             for row in fashion_rows}
 
 fig, ax = plt.subplots(figsize=(6.5, 3.6))
 for label, probes in probe_bpd.items():
@@ -215,12 +211,12 @@ for label, probes in probe_bpd.items():
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for label, probes in probe_bpd.items():
-    test_bpd = glow_fashion_bpd if label == "Glow" else family_bpd[label.lower()]
-    most_likely_test_image = min(values.min() for values in test_bpd.values())
-    print(f"{label}: the best constant image beats every test image: "
+for row in fashion_rows:
+    probes = probe_bpd[row["label"]]
+    most_likely_test_image = min(values.min() for values in row["bpd"].values())
+    print(f"{row['label']}: the best constant image beats every test image: "
           f"{bool(probes['constant'].min() < most_likely_test_image)}; uniform noise is less likely than the "
-          f"average FashionMNIST test image: {bool(probes['noise'].mean() > test_bpd['fashion_mnist'].mean())}")
+          f"average FashionMNIST test image: {bool(probes['noise'].mean() > row['bpd']['fashion_mnist'].mean())}")
 
 # %% [markdown]
 # ## Summary table
@@ -230,9 +226,9 @@ for label, probes in probe_bpd.items():
 
 # %%
 print(f"{'model':9s} {'trained on':14s} {'in-dist test':>12s} {'OOD':>14s} {'OOD test':>9s} {'AUROC':>6s}")
-for model_name, train_set, ood_set, bpd, auroc in results:
-    print(f"{model_name:9s} {train_set:14s} {bpd[train_set].mean():12.3f} {ood_set:>14s} "
-          f"{bpd[ood_set].mean():9.3f} {auroc:6.3f}")
+for row in results:
+    print(f"{row['label']:9s} {row['train_set']:14s} {row['bpd'][row['train_set']].mean():12.3f} "
+          f"{row['ood_set']:>14s} {row['bpd'][row['ood_set']].mean():9.3f} {row['auroc']:6.3f}")
 
 # %% [markdown]
 # - Every model trained on FashionMNIST gives MNIST the higher likelihood (AUROC < 0.5):
