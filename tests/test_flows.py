@@ -292,6 +292,18 @@ def test_save_load_reproduces_log_prob_without_reinitialising_actnorm() -> None:
         assert torch.equal(value, state[key]), f"{key} changed: actnorm re-initialised after loading"
 
 
+def test_loading_an_uninitialised_state_makes_actnorm_initialise_again() -> None:
+    model = Glow((1, 8, 8), levels=1, steps=1, hidden=8)
+    untrained_state = {key: value.clone() for key, value in model.state_dict().items()}
+    model(torch.rand(16, 1, 8, 8))
+    actnorm = model.levels[0][0].actnorm
+    assert actnorm.initialized
+    model.load_state_dict(untrained_state)
+    assert not actnorm.initialized
+    model(3.0 + torch.rand(16, 1, 8, 8))
+    assert actnorm.initialized and actnorm.bias.abs().min() > 2.0
+
+
 def test_config_is_json_and_rebuilds_the_model() -> None:
     model = Glow((3, 8, 8), levels=2, steps=3, hidden=16, coupling="additive", lu=False)
     config = json.loads(json.dumps(model.config))
@@ -405,5 +417,6 @@ def test_glow_runs_on_cuda() -> None:
     x_uint8 = torch.randint(0, 256, (4, 1, 8, 8), dtype=torch.uint8, device="cuda")
     bpd = model.bits_per_dim(x_uint8, torch.Generator("cuda").manual_seed(0))
     assert bpd.device.type == "cuda" and torch.isfinite(bpd).all()
-    zs, _ = model(dequantize(x_uint8))
-    torch.testing.assert_close(model.inverse(zs), dequantize(x_uint8), rtol=1e-4, atol=1e-4)
+    x = dequantize(x_uint8)
+    zs, _ = model(x)
+    torch.testing.assert_close(model.inverse(zs), x, rtol=1e-4, atol=1e-4)

@@ -17,7 +17,9 @@ class ActNorm(nn.Module):
     set from that batch so that y has zero mean and unit standard deviation per
     channel: b_c = -mean_c(x), s_c = -log(std_c(x) + eps). The flag
     ``initialized`` is a buffer, so it is saved in ``state_dict`` and a reloaded
-    model is not initialised a second time.
+    model is not initialised a second time. A Python mirror of the flag spares
+    later training steps the tensor read (a device sync on CUDA, a graph break
+    under ``torch.compile``); loading a state_dict resets the mirror.
     """
 
     def __init__(self, num_channels: int, eps: float = 1e-6) -> None:
@@ -26,6 +28,7 @@ class ActNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(num_channels))
         self.log_scale = nn.Parameter(torch.zeros(num_channels))
         self.register_buffer("initialized", torch.tensor(False))
+        self._initialized_checked = False
 
     @torch.no_grad()
     def initialize(self, x: Tensor) -> None:
@@ -38,8 +41,14 @@ class ActNorm(nn.Module):
 
     def maybe_initialize(self, x: Tensor) -> None:
         """Initialise from ``x`` if in training mode and not yet initialised."""
-        if self.training and not bool(self.initialized):
-            self.initialize(x)
+        if self.training and not self._initialized_checked:
+            if not bool(self.initialized):
+                self.initialize(x)
+            self._initialized_checked = True
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._initialized_checked = False
 
     def log_abs_det_per_position(self) -> Tensor:
         """sum_c s_c, the log-determinant for a single spatial position (a scalar)."""

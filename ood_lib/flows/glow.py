@@ -96,7 +96,8 @@ class Glow(nn.Module):
             raise ValueError(f"image_shape must be (C, H, W), got {tuple(image_shape)}")
         num_channels, height, width = (int(size) for size in image_shape)
         if levels < 1 or height % 2**levels or width % 2**levels:
-            raise ValueError(f"H={height} and W={width} must be divisible by 2**levels = {2**levels}")
+            raise ValueError(f"image_shape (C, H, W) = {tuple(image_shape)}: levels must be >= 1 and H, W "
+                             f"divisible by 2**levels = {2**levels}")
         if coupling not in COUPLINGS:
             raise ValueError(f"coupling must be one of {sorted(COUPLINGS)}, got {coupling!r}")
         self.image_shape = (num_channels, height, width)
@@ -170,9 +171,9 @@ class Glow(nn.Module):
         return h + 0.5
 
     def forward(self, x: Tensor) -> tuple[list[Tensor], Tensor]:
-        """x in [0, 1), NCHW -> ([z_1, ..., z_L], log|det df/dx| shaped [N])."""
+        """x in [0, 1), NCHW -> ([z_1, ..., z_L], log|det df/dx| shaped [N]); z_l contiguous NCHW."""
         zs, log_det, _ = self._encode(x)
-        return zs, log_det
+        return [z.contiguous() for z in zs], log_det
 
     def inverse(self, zs: Sequence[Tensor]) -> Tensor:
         """x = f^{-1}(z_1, ..., z_L), in the [0, 1) space."""
