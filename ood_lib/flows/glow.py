@@ -80,6 +80,10 @@ class Glow(nn.Module):
 
     ``coupling="additive"`` gives the constant-volume CV-Glow, whose log_det
     does not depend on x.
+
+    Activations are kept channels-last inside the flow (:func:`squeeze2d`), the
+    layout of oneDNN's fastest CPU convolutions; the latents returned by
+    :meth:`forward` are contiguous NCHW.
     """
 
     def __init__(
