@@ -27,8 +27,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
 from ood_lib.flows import COUPLINGS, Glow
+from plain_glow import PlainGlow
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax}
+IMPLEMENTATIONS = {"ood_lib": Glow, "plain": PlainGlow}
 GLIBC_M_TRIM_THRESHOLD = -1
 GLIBC_M_MMAP_THRESHOLD = -3
 
@@ -56,6 +58,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--coupling", choices=sorted(COUPLINGS), default="affine")
+    parser.add_argument("--implementation", choices=sorted(IMPLEMENTATIONS), default="ood_lib",
+                        help="ood_lib.flows.Glow, or the unfused NCHW baseline of benchmarks/plain_glow.py")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--iters", type=int, default=20, help="timed steps")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (at least 1)")
@@ -80,8 +84,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     height, width, channels = (int(size) for size in args.shape.split(","))
-    model = Glow((channels, height, width), levels=args.levels, steps=args.steps, hidden=args.hidden,
-                 coupling=args.coupling).to(device)
+    model = IMPLEMENTATIONS[args.implementation]((channels, height, width), levels=args.levels, steps=args.steps,
+                                                 hidden=args.hidden, coupling=args.coupling).to(device)
     multi_tensor = {"fused" if args.optimizer == "adam" else "foreach": args.multi_tensor_optimizer}
     optimizer = OPTIMIZERS[args.optimizer](model.parameters(), lr=1e-4, **multi_tensor)
     generator = torch.Generator(device).manual_seed(args.seed)

@@ -1,0 +1,99 @@
+"""Interleaved throughput comparison of Glow implementations, robust to a noisy shared machine.
+
+Example (what ``benchmarks/RESULTS.md`` reports)::
+
+    python benchmarks/compare.py --rounds 8
+
+Each round runs ``train_throughput.py`` once per (shape, variant), in an order
+rotated from round to round, each run started only once the machine has been
+idle (``--idle`` fraction of CPU time over 2 s, read from /proc/stat) so that
+other jobs do not land in one variant's runs. On a shared machine single runs
+vary by tens of percent; variants measured in the same round see the same
+conditions, so the speed-up is taken per round (variant / plain of that round)
+and summarised by its median, next to the median images/s of each variant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCHMARK = Path(__file__).with_name("train_throughput.py")
+SHAPES = {
+    "32x32x3 L3 K8 h128": ["--shape", "32,32,3", "--levels", "3"],
+    "28x28x1 L2 K8 h128": ["--shape", "28,28,1", "--levels", "2"],
+}
+VARIANTS = {
+    "plain": ["--implementation", "plain", "--no-multi-tensor-optimizer", "--no-malloc-tuning"],
+    "ood_lib": [],
+    "ood_lib --compile": ["--compile"],
+}
+BASELINE = "plain"
+
+
+def cpu_times() -> tuple[int, int]:
+    """(idle, total) jiffies since boot, from the first line of /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields)
+
+
+def wait_until_idle(min_idle_fraction: float, timeout_seconds: float = 300.0) -> None:
+    """Return once the CPUs were at least ``min_idle_fraction`` idle over a 2 s window (or after the timeout)."""
+    if not Path("/proc/stat").exists():
+        return
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        idle_before, total_before = cpu_times()
+        time.sleep(2.0)
+        idle_after, total_after = cpu_times()
+        if (idle_after - idle_before) >= min_idle_fraction * max(total_after - total_before, 1):
+            return
+    print(f"machine not idle after {timeout_seconds:.0f} s; measuring anyway", file=sys.stderr)
+
+
+def images_per_second(arguments: list[str]) -> float:
+    """Run the benchmark once and parse its last line ``images_per_second=<float>``."""
+    completed = subprocess.run([sys.executable, str(BENCHMARK), *arguments], capture_output=True, text=True,
+                               check=True)
+    key, value = completed.stdout.strip().splitlines()[-1].split("=")
+    if key != "images_per_second":
+        raise RuntimeError(f"unexpected last line from {BENCHMARK.name}: {key}={value}")
+    return float(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--iters", type=int, default=12, help="timed steps per run")
+    parser.add_argument("--idle", type=float, default=0.9, help="idle fraction to wait for before each run")
+    parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=sorted(VARIANTS))
+    args = parser.parse_args()
+    variants = [BASELINE, *(name for name in args.variants if name != BASELINE)]
+
+    results = {(shape, variant): [] for shape in SHAPES for variant in variants}
+    for round_index in range(args.rounds):
+        for shape, shape_arguments in SHAPES.items():
+            rotation = round_index % len(variants)
+            for variant in variants[rotation:] + variants[:rotation]:
+                wait_until_idle(args.idle)
+                speed = images_per_second([*shape_arguments, "--iters", str(args.iters), *VARIANTS[variant]])
+                results[shape, variant].append(speed)
+                print(f"round {round_index + 1}/{args.rounds} {shape} {variant}: {speed:.1f} images/s", flush=True)
+
+    print(f"\n| configuration | {' | '.join(SHAPES)} |\n|---|{'---|' * len(SHAPES)}")
+    for variant in variants:
+        cells = []
+        for shape in SHAPES:
+            speeds = results[shape, variant]
+            ratios = [speed / plain for speed, plain in zip(speeds, results[shape, BASELINE])]
+            cells.append(f"{statistics.median(speeds):.1f} images/s ({statistics.median(ratios):.2f}x plain; "
+                         f"runs {min(speeds):.0f}-{max(speeds):.0f})")
+        print(f"| {variant} | {' | '.join(cells)} |")
+
+
+if __name__ == "__main__":
+    main()
