@@ -10,7 +10,8 @@ idle (``--idle`` fraction of CPU time over 2 s, read from /proc/stat) so that
 other jobs do not land in one variant's runs. On a shared machine single runs
 vary by tens of percent; variants measured in the same round see the same
 conditions, so the speed-up is taken per round (variant / plain of that round)
-and summarised by its median, next to the median images/s of each variant.
+and summarised by its median, next to the median images/s of each variant; the
+table is printed after every round, so an interrupted comparison still reports.
 """
 
 from __future__ import annotations
@@ -65,6 +66,19 @@ def images_per_second(arguments: list[str]) -> float:
     return float(value)
 
 
+def print_summary(results: dict[tuple[str, str], list[float]], variants: list[str], rounds: int) -> None:
+    """Markdown table: median images/s per variant and shape, and the median per-round speed-up over plain."""
+    print(f"\nafter {rounds} round(s):\n| configuration | {' | '.join(SHAPES)} |\n|---|{'---|' * len(SHAPES)}")
+    for variant in variants:
+        cells = []
+        for shape in SHAPES:
+            speeds = results[shape, variant]
+            ratios = [speed / plain for speed, plain in zip(speeds, results[shape, BASELINE])]
+            cells.append(f"{statistics.median(speeds):.1f} images/s ({statistics.median(ratios):.2f}x plain; "
+                         f"runs {min(speeds):.0f}-{max(speeds):.0f})")
+        print(f"| {variant} | {' | '.join(cells)} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=8)
@@ -83,16 +97,7 @@ def main() -> None:
                 speed = images_per_second([*shape_arguments, "--iters", str(args.iters), *VARIANTS[variant]])
                 results[shape, variant].append(speed)
                 print(f"round {round_index + 1}/{args.rounds} {shape} {variant}: {speed:.1f} images/s", flush=True)
-
-    print(f"\n| configuration | {' | '.join(SHAPES)} |\n|---|{'---|' * len(SHAPES)}")
-    for variant in variants:
-        cells = []
-        for shape in SHAPES:
-            speeds = results[shape, variant]
-            ratios = [speed / plain for speed, plain in zip(speeds, results[shape, BASELINE])]
-            cells.append(f"{statistics.median(speeds):.1f} images/s ({statistics.median(ratios):.2f}x plain; "
-                         f"runs {min(speeds):.0f}-{max(speeds):.0f})")
-        print(f"| {variant} | {' | '.join(cells)} |")
+        print_summary(results, variants, round_index + 1)
 
 
 if __name__ == "__main__":

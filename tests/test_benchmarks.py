@@ -66,3 +66,15 @@ def test_benchmark_ends_with_images_per_second(implementation: str) -> None:
     key, value = lines[-1].split("=")
     assert key == "images_per_second" and float(value) > 0
     assert any(line.startswith("gflop_per_step=") for line in lines)
+
+
+def test_conv_layer_report_covers_every_coupling_convolution() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "conv_layers.py"), "--batch", "2", "--repeats", "1", "--threads", "1",
+         "--clock-ghz", "2.0"],
+        capture_output=True, text=True, check=True, timeout=120,
+    )
+    lines = completed.stdout.splitlines()
+    assert lines[0].startswith("nominal FMA peak: 1 cores x 2.000 GHz x 32 FLOP/cycle = 64.0 GFLOP/s")
+    rows = [line for line in lines if line.startswith("| 32x32x3") or line.startswith("| 28x28x1")]
+    assert len(rows) == 15
