@@ -2,10 +2,12 @@
 
 Example (what ``benchmarks/RESULTS.md`` reports)::
 
-    python benchmarks/compare.py --rounds 8
+    python benchmarks/compare.py --rounds 6
 
-Each round runs ``train_throughput.py`` once per (shape, variant), in an order
-rotated from round to round, each run started only once the machine has been
+Each round runs every variant once per shape (``train_throughput.py`` for the
+Glow implementations; ``conv_layers.py --ceiling`` for "conv ceiling", the
+images/s that the coupling convolutions alone allow), in an order rotated from
+round to round, each run started only once the machine has been
 idle (``--idle`` fraction of CPU time over 2 s, read from /proc/stat) so that
 other jobs do not land in one variant's runs. On a shared machine single runs
 vary by tens of percent; variants measured in the same round see the same
@@ -23,15 +25,21 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARK = Path(__file__).with_name("train_throughput.py")
+BENCHMARKS = Path(__file__).resolve().parent
+# Per shape, the arguments that select it for each benchmark script.
 SHAPES = {
-    "32x32x3 L3 K8 h128": ["--shape", "32,32,3", "--levels", "3"],
-    "28x28x1 L2 K8 h128": ["--shape", "28,28,1", "--levels", "2"],
+    "32x32x3 L3 K8 h128": {"train_throughput.py": ["--shape", "32,32,3", "--levels", "3"],
+                           "conv_layers.py": ["--ceiling", "32x32x3 L3"]},
+    "28x28x1 L2 K8 h128": {"train_throughput.py": ["--shape", "28,28,1", "--levels", "2"],
+                           "conv_layers.py": ["--ceiling", "28x28x1 L2"]},
 }
+# Variant name -> (script, its extra arguments).
 VARIANTS = {
-    "plain": ["--implementation", "plain", "--no-multi-tensor-optimizer", "--no-malloc-tuning"],
-    "ood_lib": [],
-    "ood_lib --compile": ["--compile"],
+    "plain": ("train_throughput.py", ["--implementation", "plain", "--no-multi-tensor-optimizer",
+                                      "--no-malloc-tuning"]),
+    "ood_lib": ("train_throughput.py", []),
+    "ood_lib --compile": ("train_throughput.py", ["--compile"]),
+    "conv ceiling": ("conv_layers.py", []),
 }
 BASELINE = "plain"
 
@@ -56,13 +64,13 @@ def wait_until_idle(min_idle_fraction: float, timeout_seconds: float = 300.0) ->
     print(f"machine not idle after {timeout_seconds:.0f} s; measuring anyway", file=sys.stderr)
 
 
-def images_per_second(arguments: list[str]) -> float:
-    """Run the benchmark once and parse its last line ``images_per_second=<float>``."""
-    completed = subprocess.run([sys.executable, str(BENCHMARK), *arguments], capture_output=True, text=True,
-                               check=True)
+def images_per_second(script: str, arguments: list[str]) -> float:
+    """Run a benchmark script once and parse its last line ``images_per_second=<float>``."""
+    completed = subprocess.run([sys.executable, str(BENCHMARKS / script), *arguments], capture_output=True,
+                               text=True, check=True)
     key, value = completed.stdout.strip().splitlines()[-1].split("=")
     if key != "images_per_second":
-        raise RuntimeError(f"unexpected last line from {BENCHMARK.name}: {key}={value}")
+        raise RuntimeError(f"unexpected last line from {script}: {key}={value}")
     return float(value)
 
 
@@ -94,7 +102,9 @@ def main() -> None:
             rotation = round_index % len(variants)
             for variant in variants[rotation:] + variants[:rotation]:
                 wait_until_idle(args.idle)
-                speed = images_per_second([*shape_arguments, "--iters", str(args.iters), *VARIANTS[variant]])
+                script, variant_arguments = VARIANTS[variant]
+                timed_steps = ["--iters", str(args.iters)] if script == "train_throughput.py" else []
+                speed = images_per_second(script, [*shape_arguments[script], *timed_steps, *variant_arguments])
                 results[shape, variant].append(speed)
                 print(f"round {round_index + 1}/{args.rounds} {shape} {variant}: {speed:.1f} images/s", flush=True)
         print_summary(results, variants, round_index + 1)

@@ -9,8 +9,12 @@ threads, next to the cores' nominal FMA peak (cores x clock x FLOPs per cycle,
 from ``--flops-per-cycle``: 32 for two 256-bit FMA units, AVX2; 64 with
 AVX-512), and (2) forward and backward (input + weight gradient) GFLOP/s of
 every convolution in the coupling networks of the benchmark's two Glows
-(batch 64, hidden 128), in NCHW and channels-last layout. A training step
-cannot run faster than its FLOPs at these rates.
+(batch 64, hidden 128), in NCHW and channels-last layout, and (3) the time
+these convolutions take per training step at the channels-last rates: a
+training step cannot run faster. ``--ceiling MODEL`` measures only that
+model's channels-last convolutions and ends with ``images_per_second=<the
+bound>``, so that ``compare.py`` can measure the bound in the same rounds as
+the training runs.
 """
 
 from __future__ import annotations
@@ -53,6 +57,11 @@ def matmul_gflops(size: int, threads: int, repeats: int) -> float:
     return 2 * size**3 / median_seconds(lambda: a @ b, repeats) / 1e9
 
 
+def forward_flops(in_channels: int, out_channels: int, size: int, kernel: int, batch: int) -> int:
+    """FLOPs (2 per multiply-add) of one convolution's forward pass; its backward costs twice that."""
+    return 2 * batch * size * size * in_channels * out_channels * kernel * kernel
+
+
 def conv_gflops(in_channels: int, out_channels: int, size: int, kernel: int, channels_last: bool,
                 batch: int, repeats: int) -> tuple[float, float]:
     """(forward, backward) GFLOP/s of one convolution; backward = input and weight gradients."""
@@ -66,9 +75,16 @@ def conv_gflops(in_channels: int, out_channels: int, size: int, kernel: int, cha
         return torch.ops.aten.convolution_backward(grad_output, x, weight, [out_channels], [1, 1], [padding] * 2,
                                                    [1, 1], False, [0, 0], 1, [True, True, True])
 
-    forward_flops = 2 * batch * size * size * in_channels * out_channels * kernel * kernel
+    flops = forward_flops(in_channels, out_channels, size, kernel, batch)
     forward_seconds = median_seconds(lambda: F.conv2d(x, weight, padding=padding), repeats)
-    return forward_flops / forward_seconds / 1e9, 2 * forward_flops / median_seconds(backward, repeats) / 1e9
+    return flops / forward_seconds / 1e9, 2 * flops / median_seconds(backward, repeats) / 1e9
+
+
+def step_seconds(convs: list[tuple[int, int, int, int]], rates: list[tuple[float, float]], batch: int,
+                 steps: int) -> float:
+    """Seconds per training step of ``steps`` x these convolutions at (forward, backward) GFLOP/s ``rates``."""
+    return sum(steps * forward_flops(*conv, batch) * (1 / forward + 2 / backward) / 1e9
+               for conv, (forward, backward) in zip(convs, rates))
 
 
 def main() -> None:
@@ -78,8 +94,19 @@ def main() -> None:
                         help="nominal core clock (default: the first 'cpu MHz' of /proc/cpuinfo)")
     parser.add_argument("--flops-per-cycle", type=int, default=32, help="fp32 FLOPs per cycle and core")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=8, help="flow steps per level (K)")
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--ceiling", choices=sorted(COUPLING_CONVS),
+                        help="only this model's channels-last convolutions; last line images_per_second=<the "
+                             "images/s the convolutions alone allow> (what compare.py runs)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    if args.ceiling:
+        convs = COUPLING_CONVS[args.ceiling]
+        rates = [conv_gflops(*conv, True, args.batch, args.repeats) for conv in convs]
+        print(f"images_per_second={args.batch / step_seconds(convs, rates, args.batch, args.steps):.2f}")
+        return
 
     clock_ghz = args.clock_ghz
     if clock_ghz is None and os.path.exists("/proc/cpuinfo"):
@@ -91,17 +118,19 @@ def main() -> None:
     print(f"matmul 2048^2 fp32: 1 thread {matmul_gflops(2048, 1, args.repeats):.1f} GFLOP/s, "
           f"{args.threads} threads {matmul_gflops(2048, args.threads, args.repeats):.1f} GFLOP/s")
     torch.set_num_threads(args.threads)
-    print(f"\n| model | conv (in->out, size, kernel) | NCHW fwd / bwd GFLOP/s | channels-last fwd / bwd GFLOP/s |")
+    print("\n| model | conv (in->out, size, kernel) | NCHW fwd / bwd GFLOP/s | channels-last fwd / bwd GFLOP/s |")
     print("|---|---|---|---|")
     for model, convs in COUPLING_CONVS.items():
-        for in_channels, out_channels, size, kernel in convs:
-            cells = []
-            for channels_last in (False, True):
-                forward, backward = conv_gflops(in_channels, out_channels, size, kernel, channels_last, args.batch,
-                                                args.repeats)
-                cells.append(f"{forward:.0f} / {backward:.0f}")
-            print(f"| {model} | {in_channels}->{out_channels}, {size}x{size}, {kernel}x{kernel} | {' | '.join(cells)} |",
-                  flush=True)
+        channels_last_rates = []
+        for conv in convs:
+            rates = [conv_gflops(*conv, channels_last, args.batch, args.repeats) for channels_last in (False, True)]
+            channels_last_rates.append(rates[1])
+            in_channels, out_channels, size, kernel = conv
+            print(f"| {model} | {in_channels}->{out_channels}, {size}x{size}, {kernel}x{kernel} | "
+                  + " | ".join(f"{forward:.0f} / {backward:.0f}" for forward, backward in rates) + " |", flush=True)
+        seconds = step_seconds(convs, channels_last_rates, args.batch, args.steps)
+        print(f"{model}: the coupling convolutions alone (channels-last, {args.steps} steps per level) take "
+              f"{seconds:.3f} s per training step: at most {args.batch / seconds:.0f} images/s")
 
 
 if __name__ == "__main__":

@@ -78,3 +78,5 @@ def test_conv_layer_report_covers_every_coupling_convolution() -> None:
     assert lines[0].startswith("nominal FMA peak: 1 cores x 2.000 GHz x 32 FLOP/cycle = 64.0 GFLOP/s")
     rows = [line for line in lines if line.startswith("| 32x32x3") or line.startswith("| 28x28x1")]
     assert len(rows) == 15
+    ceilings = [line for line in lines if "the coupling convolutions alone" in line]
+    assert len(ceilings) == 2 and all("images/s" in line for line in ceilings)
