@@ -214,7 +214,8 @@ def train(
 
     model.to(device)
     model.train()
-    optimizer = torch.optim.Adamax(model.parameters(), lr=learning_rate(0, config))
+    # foreach: a few multi-tensor kernels per update instead of several per parameter; same results bit for bit.
+    optimizer = torch.optim.Adamax(model.parameters(), lr=learning_rate(0, config), foreach=True)
     this_run = run_config(model, x_train, config, eval_sets)
 
     checkpoint = None
@@ -287,7 +288,7 @@ def train(
             raise_if_diverged(loss_value)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            raise_if_diverged(nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip).item())
+            raise_if_diverged(nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip, foreach=True).item())
             optimizer.step()
             step += 1
             losses_since_eval.append(loss_value)

@@ -80,3 +80,17 @@ def test_conv_layer_report_covers_every_coupling_convolution() -> None:
     assert len(rows) == 15
     ceilings = [line for line in lines if "the coupling convolutions alone" in line]
     assert len(ceilings) == 2 and all("images/s" in line for line in ceilings)
+
+
+def test_comparison_summary_takes_the_speed_up_within_each_round(capsys: pytest.CaptureFixture[str]) -> None:
+    from compare import SHAPES, print_summary
+
+    shape_a, shape_b = SHAPES
+    results = {(shape_a, "plain"): [100.0, 50.0, 60.0], (shape_a, "fast"): [150.0, 100.0, 90.0],
+               (shape_b, "plain"): [10.0, 20.0, 30.0], (shape_b, "fast"): [10.0, 20.0, 30.0]}
+    print_summary(results, ["plain", "fast"], rounds=3)
+    rows = {line.split(" | ")[0].strip("| "): line for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| plain") or line.startswith("| fast")}
+    # per-round ratios 1.5, 2.0, 1.5 -> median 1.50 (the ratio of medians would be 100 / 60 = 1.67)
+    assert "| fast | 100.0 images/s (1.50x plain; runs 90-150) | 20.0 images/s (1.00x plain; runs 10-30) |" == rows["fast"]
+    assert "(1.00x plain; runs 50-100)" in rows["plain"]
