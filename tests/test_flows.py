@@ -15,12 +15,14 @@ from ood_lib.flows import (
     ActNorm,
     AdditiveCoupling,
     AffineCoupling,
+    ConvActNorm,
     FlowStep,
     Glow,
     InvConv2d,
     LearnedGaussianPrior,
     Split,
     Squeeze,
+    ZeroConv2d,
     unsqueeze2d,
 )
 
@@ -64,7 +66,10 @@ def initialised_actnorm(num_channels: int, x: Tensor) -> ActNorm:
 
 
 def coupling_layer(kind: type[nn.Module], num_channels: int) -> nn.Module:
-    return perturb_(kind(num_channels, hidden=8).double()).eval()
+    """A float64 coupling whose network's ActNorms are initialised on data, every parameter then perturbed."""
+    layer = kind(num_channels, hidden=8).double()
+    layer(torch.randn(16, num_channels, 4, 4, dtype=torch.float64))
+    return perturb_(layer).eval()
 
 
 def flow_step(coupling: str, lu: bool, x: Tensor) -> FlowStep:
@@ -74,10 +79,14 @@ def flow_step(coupling: str, lu: bool, x: Tensor) -> FlowStep:
 
 
 def tiny_glow(image_shape: tuple[int, int, int], levels: int, coupling: str, lu: bool = True) -> Glow:
-    """A float64 Glow with actnorm initialised on data and every parameter perturbed."""
-    model = Glow(image_shape, levels=levels, steps=2, hidden=8, coupling=coupling, lu=lu).double()
+    """A float64 Glow with every parameter perturbed, then every ActNorm initialised on data.
+
+    Initialising after perturbing keeps each layer's activations standardised, so the
+    Jacobian stays well conditioned and its brute-force log-determinant accurate.
+    """
+    model = perturb_(Glow(image_shape, levels=levels, steps=2, hidden=8, coupling=coupling, lu=lu).double())
     model(torch.rand(16, *image_shape, dtype=torch.float64))
-    return perturb_(model).eval()
+    return model.eval()
 
 
 def flat_latents(model: Glow, x: Tensor) -> Tensor:
@@ -123,6 +132,35 @@ def test_actnorm_data_dependent_init_standardises_first_batch() -> None:
     bias_after_first_batch = actnorm.bias.detach().clone()
     actnorm(5.0 * x)
     assert torch.equal(actnorm.bias, bias_after_first_batch), "a second batch must not re-initialise"
+
+
+@pytest.mark.parametrize("kind", [AffineCoupling, AdditiveCoupling])
+def test_coupling_net_actnorms_standardise_the_first_batch_then_stay(kind: type[nn.Module]) -> None:
+    """Glow's coupling net: conv (no bias, N(0, 0.05^2)) -> ActNorm -> ReLU, twice, then the zero conv."""
+    layer = kind(6, hidden=16)
+    first, _, second, _, last = layer.net
+    assert all(isinstance(conv, ConvActNorm) for conv in (first, second)) and isinstance(last, ZeroConv2d)
+    assert not any("bias" in name for name, _ in first.named_parameters() if not name.startswith("actnorm"))
+    assert abs(first.weight.std().item() - ConvActNorm.INIT_STD) < 0.01
+    x = 2.0 + 3.0 * torch.randn(64, 6, 8, 8)
+    layer(x)
+    hidden_first = first(x[:, :3])
+    hidden_second = second(torch.relu(hidden_first))
+    for hidden in (hidden_first, hidden_second):
+        torch.testing.assert_close(hidden.mean(dim=(0, 2, 3)), torch.zeros(16), rtol=0, atol=1e-4)
+        torch.testing.assert_close(hidden.std(dim=(0, 2, 3), correction=0), torch.ones(16), rtol=0, atol=1e-4)
+    state = {key: value.clone() for key, value in layer.state_dict().items()}
+    layer(10.0 * x)
+    assert all(torch.equal(value, state[key]) for key, value in layer.state_dict().items())
+
+
+def test_conv_actnorm_is_the_convolution_followed_by_actnorm() -> None:
+    layer = ConvActNorm(3, 5, kernel_size=3).double()
+    layer(torch.randn(16, 3, 6, 6, dtype=torch.float64))
+    perturb_(layer).eval()
+    x = torch.randn(4, 3, 6, 6, dtype=torch.float64)
+    expected, _ = layer.actnorm(nn.functional.conv2d(x, layer.weight, padding=1))
+    torch.testing.assert_close(layer(x), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_actnorm_does_not_initialise_in_eval_mode() -> None:
@@ -277,7 +315,8 @@ def test_save_load_reproduces_log_prob_without_reinitialising_actnorm() -> None:
     model(torch.rand(32, 1, 8, 8))
     state = model.state_dict()
     actnorm_flags = [key for key in state if key.endswith("actnorm.initialized")]
-    assert len(actnorm_flags) == 4 and all(bool(state[key]) for key in actnorm_flags)
+    # 4 flow steps, each with its own ActNorm and 2 in its coupling net
+    assert len(actnorm_flags) == 4 * 3 and all(bool(state[key]) for key in actnorm_flags)
 
     fresh = Glow(**model.config)
     fresh.load_state_dict(state)

@@ -2,7 +2,7 @@
 log_det of shape [N], and ``inverse(y) -> x``."""
 
 from .actnorm import ActNorm
-from .coupling import AdditiveCoupling, AffineCoupling, coupling_net
+from .coupling import AdditiveCoupling, AffineCoupling, ConvActNorm, coupling_net
 from .glow import COUPLINGS, FlowStep, Glow
 from .invconv import InvConv2d
 from .priors import LearnedGaussianPrior, diagonal_gaussian_log_prob, diagonal_gaussian_sample
@@ -15,6 +15,7 @@ __all__ = [
     "ActNorm",
     "AdditiveCoupling",
     "AffineCoupling",
+    "ConvActNorm",
     "FlowStep",
     "Glow",
     "InvConv2d",

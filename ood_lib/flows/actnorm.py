@@ -39,9 +39,14 @@ class ActNorm(nn.Module):
         self.log_scale.copy_(-torch.log(std + self.eps))
         self.initialized.fill_(True)
 
+    @property
+    def pending_initialization(self) -> bool:
+        """True until the first training-mode pass has checked (and, if needed, set) the initialisation."""
+        return self.training and not self._initialized_checked
+
     def maybe_initialize(self, x: Tensor) -> None:
         """Initialise from ``x`` if in training mode and not yet initialised."""
-        if self.training and not self._initialized_checked:
+        if self.pending_initialization:
             if not bool(self.initialized):
                 self.initialize(x)
             self._initialized_checked = True

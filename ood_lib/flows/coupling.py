@@ -3,20 +3,51 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .actnorm import ActNorm
 from .zero_conv import ZeroConv2d
 
 
-def coupling_net(in_channels: int, hidden: int, out_channels: int) -> nn.Sequential:
-    """Glow's coupling network: conv3x3(hidden)-ReLU-conv1x1(hidden)-ReLU-ZeroConv2d 3x3.
+class ConvActNorm(nn.Module):
+    r"""Convolution without bias followed by :class:`ActNorm`, computed as one convolution.
 
-    The last layer is zero-initialised, so a coupling layer starts as the identity.
+    .. math::
+        y = (w * x + b) \odot e^{s}, \qquad w_{ijkl} \sim \mathcal{N}(0, 0.05^2) \text{ at initialisation,}
+
+    with ActNorm's per-channel b and s set on the first training batch so that y
+    has zero mean and unit standard deviation per channel (Glow's ``conv2d`` with
+    ``do_actnorm``). Only the coupling network uses it: its log-determinant is
+    never needed.
+    """
+
+    INIT_STD = 0.05
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(self.INIT_STD * torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.actnorm = ActNorm(out_channels)
+        self.padding = kernel_size // 2
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(w * x + b) e^s; on the first training batch, b and s are set from w * x first."""
+        if self.actnorm.pending_initialization:
+            self.actnorm.maybe_initialize(F.conv2d(x, self.weight, padding=self.padding))
+        scale = self.actnorm.log_scale.exp()
+        return F.conv2d(x, self.weight * scale.view(-1, 1, 1, 1), self.actnorm.bias * scale, padding=self.padding)
+
+
+def coupling_net(in_channels: int, hidden: int, out_channels: int) -> nn.Sequential:
+    """Glow's coupling network: conv3x3-ActNorm-ReLU, conv1x1-ActNorm-ReLU, ZeroConv2d 3x3.
+
+    The hidden convolutions have no bias (ActNorm supplies it); the last layer is
+    zero-initialised, so a coupling layer starts as the identity.
     """
     return nn.Sequential(
-        nn.Conv2d(in_channels, hidden, kernel_size=3, padding=1),
+        ConvActNorm(in_channels, hidden, kernel_size=3),
         nn.ReLU(inplace=True),
-        nn.Conv2d(hidden, hidden, kernel_size=1),
+        ConvActNorm(hidden, hidden, kernel_size=1),
         nn.ReLU(inplace=True),
         ZeroConv2d(hidden, out_channels),
     )

@@ -1,0 +1,129 @@
+"""BPD reached per CPU-minute: train a Glow on FashionMNIST for a fixed wall-clock budget.
+
+Example (the book's ``quick`` Glow, 4 minutes)::
+
+    python benchmarks/time_to_bpd.py --levels 2 --steps 8 --hidden 64 --lr 1e-3 --budget-min 4
+
+The loop is the training engine's (``ood_lib.train``): the same seeded minibatches
+(``batch_indices``), per-step dequantization noise, linear warmup, gradient-norm
+clipping and multi-tensor Adamax (or Adam). The clock covers everything a reader
+waits for during training, ActNorm's data-dependent first pass included, and
+stops at ``--budget-min``. Options the engine does not have (``--decay``,
+``--bf16``) are there to decide whether it should.
+
+Every ``--curve-every-s`` seconds of training the clock is paused and the model
+scored on 500 fixed test images per set (the curve); at the end it is scored on
+``--n-eval`` fixed FashionMNIST-test and MNIST-test images with fixed noise.
+The last line is machine-readable::
+
+    time_to_bpd budget_s=240 steps=... images_per_s=... fashion_mnist_test_bpd=... mnist_test_bpd=...
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import time
+
+import torch
+
+from ood_lib import data
+from ood_lib.flows import COUPLINGS, Glow
+from ood_lib.train import batch_indices, learning_rate, mean_bits_per_dim
+from ood_lib.profile import TrainConfig
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax}
+CURVE_EVAL_SIZE = 500
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--levels", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--coupling", choices=sorted(COUPLINGS), default="affine")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--warmup", type=int, default=200, help="linear learning-rate warmup (updates)")
+    parser.add_argument("--decay", type=float, default=0.0,
+                        help="fraction of the budget at the end over which the learning rate falls linearly to 0")
+    parser.add_argument("--grad-clip", type=float, default=50.0)
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adamax")
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast for the whole loss (CPU)")
+    parser.add_argument("--budget-min", type=float, default=4.0, help="training wall-clock budget (minutes)")
+    parser.add_argument("--curve-every-s", type=float, default=60.0, help="score the curve subset this often")
+    parser.add_argument("--n-eval", type=int, default=2000, help="test images per set in the final score")
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--label", default="", help="free text copied to the last line")
+    return parser.parse_args()
+
+
+def fixed_test_images(name: str, n: int) -> torch.Tensor:
+    """The same ``n`` test images of ``name`` on every run (seed 0)."""
+    x_uint8, _ = data.load(name, "test")
+    return data.to_tensor(x_uint8[data.subset_indices(len(x_uint8), n, seed=0)])
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    device = torch.device("cpu")
+    x_train = data.to_tensor(data.load("fashion_mnist", "train")[0])
+    tests = {name: fixed_test_images(name, args.n_eval) for name in ("fashion_mnist", "mnist")}
+    curve_tests = {name: x[:CURVE_EVAL_SIZE] for name, x in tests.items()}
+    model = Glow((1, 28, 28), levels=args.levels, steps=args.steps, hidden=args.hidden, coupling=args.coupling)
+    schedule = TrainConfig(n_steps=0, batch_size=args.batch, lr=args.lr, warmup_steps=args.warmup,
+                           grad_clip=args.grad_clip, eval_every=0, checkpoint_every=0, n_train=None, n_eval=0)
+    optimizer_options = {"fused" if args.optimizer == "adam" else "foreach": True}
+    optimizer = OPTIMIZERS[args.optimizer](model.parameters(), lr=args.lr, **optimizer_options)
+    precision = torch.autocast("cpu", dtype=torch.bfloat16) if args.bf16 else contextlib.nullcontext()
+    budget_s = 60.0 * args.budget_min
+    print(f"config={model.config} params={sum(p.numel() for p in model.parameters())} args={vars(args)} "
+          f"torch={torch.__version__} threads={torch.get_num_threads()}", flush=True)
+
+    def lr_at(step: int, elapsed_s: float) -> float:
+        warm = learning_rate(step, schedule)
+        if args.decay <= 0:
+            return warm
+        return warm * min(1.0, (budget_s - elapsed_s) / (args.decay * budget_s))
+
+    curve = []
+    step, trained_s, next_curve_s = 0, 0.0, args.curve_every_s
+    model.train()
+    clock_start = time.perf_counter()
+    while trained_s < budget_s:
+        batch = x_train[batch_indices(step, len(x_train), args.batch, args.seed)]
+        noise = torch.Generator().manual_seed(args.seed * 1_000_003 + step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, trained_s)
+        with precision:
+            loss = model.bits_per_dim(batch, generator=noise).float().mean()
+        if not torch.isfinite(loss):
+            raise SystemExit(f"loss is {loss.item()} at step {step}: lower --lr or raise --warmup")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip, foreach=True)
+        optimizer.step()
+        step += 1
+        trained_s = time.perf_counter() - clock_start
+        if trained_s >= next_curve_s or trained_s >= budget_s:
+            point = {"seconds": round(trained_s, 1), "step": step, "train_loss": round(loss.item(), 4)}
+            point.update({f"{name}_bpd": round(mean_bits_per_dim(model, x, device, seed=0), 4)
+                          for name, x in curve_tests.items()})
+            print(json.dumps(point), flush=True)
+            curve.append(point)
+            next_curve_s += args.curve_every_s
+            clock_start += time.perf_counter() - clock_start - trained_s  # evaluation is not training time
+
+    final = {name: mean_bits_per_dim(model, x, device, seed=0) for name, x in tests.items()}
+    print(f"time_to_bpd budget_s={budget_s:.0f} steps={step} images_per_s={step * args.batch / trained_s:.1f} "
+          f"fashion_mnist_test_bpd={final['fashion_mnist']:.4f} mnist_test_bpd={final['mnist']:.4f} "
+          f"label={args.label or '-'}")
+
+
+if __name__ == "__main__":
+    main()
