@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
+from ood_lib.jacobian import largest_singular_value, per_example_jacobian
 from ood_lib.flows import (
     ActNorm,
     AdditiveCoupling,
@@ -459,3 +460,37 @@ def test_glow_runs_on_cuda() -> None:
     x = dequantize(x_uint8)
     zs, _ = model(x)
     torch.testing.assert_close(model.inverse(zs), x, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("coupling", ["affine", "additive"])
+def test_log_det_per_step_sums_to_the_volume_term(coupling: str) -> None:
+    model = tiny_glow((2, 8, 8), 2, coupling)
+    x = torch.rand(3, 2, 8, 8, dtype=torch.float64)
+    channel_map, coupling_part = model.log_det_per_step(x)
+    assert channel_map.shape == (2, 2) and coupling_part.shape == (3, 2, 2)
+    _, log_det = model(x)
+    torch.testing.assert_close((channel_map + coupling_part).sum(dim=(1, 2)), log_det, rtol=1e-12, atol=1e-10)
+    if coupling == "additive":
+        assert torch.equal(coupling_part, torch.zeros_like(coupling_part))
+    else:
+        assert coupling_part.std(dim=0).min() > 0, "affine couplings' volume depends on the input"
+
+
+def test_log_det_per_step_of_untrained_couplings_is_log_sigmoid_two_per_scaled_dimension() -> None:
+    """Zero-initialised coupling nets scale each of the C/2 x H_l x W_l dimensions by sigmoid(2)."""
+    model = Glow((1, 8, 8), levels=2, steps=2, hidden=8).double()
+    x = torch.rand(4, 1, 8, 8, dtype=torch.float64)
+    model(x)
+    model.eval()
+    _, coupling_part = model.log_det_per_step(x)
+    scaled_dims_per_level = torch.tensor([2 * 4 * 4, 4 * 2 * 2], dtype=torch.float64)  # (4C/2) H W, C kept 2 then 4
+    expected = (scaled_dims_per_level * math.log(torch.sigmoid(torch.tensor(2.0, dtype=torch.float64)).item()))
+    torch.testing.assert_close(coupling_part, expected.view(1, 2, 1).expand(4, 2, 2), rtol=1e-12, atol=1e-12)
+
+
+def test_power_iteration_through_glow_matches_the_dense_jacobian_norm() -> None:
+    model = tiny_glow((1, 4, 4), 2, "affine")
+    x = torch.rand(3, 1, 4, 4, dtype=torch.float64)
+    dense = torch.linalg.matrix_norm(per_example_jacobian(lambda batch: flat_latents(model, batch), x), ord=2)
+    estimate = largest_singular_value(lambda batch: flat_latents(model, batch), x, num_iterations=300)
+    torch.testing.assert_close(estimate, dense, rtol=1e-5, atol=0)

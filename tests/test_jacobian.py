@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from ood_lib.jacobian import brute_force_log_abs_det, per_example_jacobian
+from ood_lib.jacobian import brute_force_log_abs_det, largest_singular_value, per_example_jacobian
 
 
 def test_linear_map_gives_its_matrix_and_log_abs_det() -> None:
@@ -52,3 +52,27 @@ def test_non_square_map_and_unbatched_input_are_rejected() -> None:
         brute_force_log_abs_det(lambda batch: batch[:, :2], x)
     with pytest.raises(ValueError, match="batch"):
         per_example_jacobian(lambda batch: batch, torch.zeros(4))
+
+
+def test_power_iteration_finds_the_largest_singular_value_of_a_linear_map() -> None:
+    generator = torch.Generator().manual_seed(1)
+    matrix = torch.randn(8, 8, generator=generator, dtype=torch.float64)
+    x = torch.randn(4, 8, generator=generator, dtype=torch.float64)
+    estimate = largest_singular_value(lambda batch: batch @ matrix.T, x, num_iterations=200)
+    expected = torch.linalg.matrix_norm(matrix, ord=2)
+    torch.testing.assert_close(estimate, expected.expand(4), rtol=1e-8, atol=0)
+
+
+def test_power_iteration_matches_the_dense_jacobian_of_a_nonlinear_map_per_example() -> None:
+    generator = torch.Generator().manual_seed(2)
+    weight = torch.randn(6, 6, generator=generator, dtype=torch.float64)
+
+    def layer(batch: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(batch @ weight.T) + 0.5 * batch
+
+    x = 2.0 * torch.randn(5, 6, generator=generator, dtype=torch.float64)
+    dense = torch.linalg.matrix_norm(per_example_jacobian(layer, x), ord=2)
+    estimate = largest_singular_value(layer, x, num_iterations=300)
+    assert dense.std() > 0.1, "the examples should have different local Lipschitz constants"
+    torch.testing.assert_close(estimate, dense, rtol=1e-6, atol=0)
+    assert bool((largest_singular_value(layer, x, num_iterations=2) <= dense * (1 + 1e-12)).all())

@@ -144,8 +144,11 @@ class Glow(nn.Module):
         """Device of the parameters."""
         return self.top_prior.mean.device
 
-    def _encode(self, x: Tensor) -> tuple[list[Tensor], Tensor, Tensor]:
-        """Run the flow on x in [0, 1): (zs, log_det, log_pz), the last two shaped [N]."""
+    def _encode(self, x: Tensor, step_log_dets: list[Tensor] | None = None) -> tuple[list[Tensor], Tensor, Tensor]:
+        """Run the flow on x in [0, 1): (zs, log_det, log_pz), the last two shaped [N].
+
+        If ``step_log_dets`` is a list, each flow step's log-determinant [N] is appended to it, in order.
+        """
         h = x - 0.5
         log_det = x.new_zeros(x.shape[0])
         log_pz = x.new_zeros(x.shape[0])
@@ -155,6 +158,8 @@ class Glow(nn.Module):
             for step in steps:
                 h, step_log_det = step(h)
                 log_det = log_det + step_log_det
+                if step_log_dets is not None:
+                    step_log_dets.append(step_log_det)
             if level < self.num_levels - 1:
                 h, z = self.splits[level](h)
                 log_pz = log_pz + self.splits[level].log_prob(z, h)
@@ -187,6 +192,26 @@ class Glow(nn.Module):
         """(log_pz, log_det) per example, with log p(x) = log_pz + log_det (nats)."""
         _, log_det, log_pz = self._encode(x)
         return log_pz, log_det
+
+    def log_det_per_step(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        r"""Where the volume term comes from: (channel_map [L, K], coupling [N, L, K]), in nats.
+
+        Step k of level l contributes
+        ``channel_map[l, k]`` :math:`= H_l W_l (\sum_c s_c + \log|\det W|)` from its ActNorm and
+        1x1 convolution, the same for every input, and ``coupling[n, l, k]``, the coupling's
+        :math:`\sum \log \sigma` for example n (exactly 0 for additive coupling). Everything
+        summed over l and k is ``log_det`` of :meth:`forward`.
+        """
+        step_log_dets: list[Tensor] = []
+        self._encode(x, step_log_dets)
+        channel_map = []
+        _, height, width = self.image_shape
+        for level, steps in enumerate(self.levels):
+            positions = (height // 2 ** (level + 1)) * (width // 2 ** (level + 1))
+            channel_map.append(torch.stack([positions * step.channel_map()[2] for step in steps]))
+        channel_map = torch.stack(channel_map)
+        total = torch.stack(step_log_dets, dim=1).view(x.shape[0], self.num_levels, self.steps_per_level)
+        return channel_map, total - channel_map
 
     def log_prob(self, x: Tensor) -> Tensor:
         """log p(x) in nats for x in [0, 1)^D, shape [N]."""
