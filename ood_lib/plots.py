@@ -1,14 +1,16 @@
-"""Figure helpers shared by the chapters: PNG output, image grids, closing figures after display."""
+"""Figure helpers shared by the chapters: the book's one seaborn theme, PNG output, image grids,
+shared-bin histograms, closing figures after display."""
 
 from __future__ import annotations
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import seaborn as sns
 
 
 def use_png_figures() -> None:
-    """Inline figures as PNG only (no SVG), at a readable resolution; Agg outside notebooks."""
+    """The book's seaborn theme; inline figures as PNG only (no SVG), at a readable resolution; Agg outside notebooks."""
     try:
         from IPython import get_ipython
         from matplotlib_inline.backend_inline import set_matplotlib_formats
@@ -18,6 +20,7 @@ def use_png_figures() -> None:
         set_matplotlib_formats("png")
     else:
         matplotlib.use("Agg")
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
     plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90, "figure.max_open_warning": 0})
 
 
@@ -53,3 +56,29 @@ def imshow_uint8(ax: plt.Axes, image: np.ndarray, title: str | None = None) -> N
     ax.set_axis_off()
     if title:
         ax.set_title(title)
+
+
+def shared_bins(arrays: list[np.ndarray], count: int = 60, clip_percent: float = 0.5) -> np.ndarray:
+    """``count + 1`` bin edges shared by all ``arrays``, spanning their pooled central range.
+
+    The pooled ``clip_percent`` and ``100 - clip_percent`` percentiles bound the bins, so one
+    far outlier does not squeeze every histogram into a few bins.
+    """
+    pooled = np.concatenate([np.asarray(values, dtype=np.float64).ravel() for values in arrays])
+    low, high = np.percentile(pooled, [clip_percent, 100.0 - clip_percent])
+    if high <= low:
+        low, high = low - 0.5, high + 0.5
+    return np.linspace(low, high, count + 1)
+
+
+def histograms(ax: plt.Axes, samples: dict[str, np.ndarray], bins: np.ndarray, xlabel: str,
+               title: str | None = None) -> None:
+    """Density histograms of each labelled sample on the same ``bins`` (seaborn ``histplot``)."""
+    for label, values in samples.items():
+        sns.histplot(x=np.asarray(values), bins=bins, stat="density", alpha=0.5, label=label, ax=ax,
+                     edgecolor="none")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    if title:
+        ax.set_title(title)
+    ax.legend()

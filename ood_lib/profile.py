@@ -48,6 +48,7 @@ class TrainConfig:
     n_train: int | None  # training subset size; None = the whole split
     n_eval: int  # examples per data set in the periodic evaluation
     seed: int = 0
+    decay_fraction: float = 0.0  # the learning rate falls linearly to 0 over this last fraction of n_steps
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Profile:
     baseline_train_small: TrainConfig
     baseline_train_large: TrainConfig
     vae_importance_samples: int  # K of the VAE's importance-weighted bound when scoring
+    n_jacobian: int  # images per data set whose Jacobian norm is estimated (chapter 05)
     seed: int = 0
 
     def glow(self, image_shape: tuple[int, int, int]) -> GlowConfig:
@@ -114,6 +116,7 @@ PROFILES: dict[str, Profile] = {
         baseline_train_large=TrainConfig(n_steps=60, batch_size=32, lr=3e-3, warmup_steps=10, grad_clip=50.0,
                                          eval_every=30, checkpoint_every=30, n_train=2048, n_eval=128),
         vae_importance_samples=4,
+        n_jacobian=16,
     ),
     "quick": Profile(
         name="quick",
@@ -134,6 +137,7 @@ PROFILES: dict[str, Profile] = {
         baseline_train_large=TrainConfig(n_steps=600, batch_size=64, lr=2e-3, warmup_steps=50, grad_clip=50.0,
                                          eval_every=100, checkpoint_every=100, n_train=None, n_eval=500),
         vae_importance_samples=16,
+        n_jacobian=300,
     ),
     "full": Profile(
         name="full",
@@ -154,6 +158,7 @@ PROFILES: dict[str, Profile] = {
         baseline_train_large=TrainConfig(n_steps=60000, batch_size=64, lr=1e-3, warmup_steps=500, grad_clip=50.0,
                                          eval_every=2000, checkpoint_every=2000, n_train=None, n_eval=10000),
         vae_importance_samples=64,
+        n_jacobian=1000,
     ),
 }
 

@@ -16,6 +16,8 @@ import torch
 from scipy.stats import rankdata
 from torch import nn
 
+from .bpd import dequantize
+
 
 @torch.no_grad()
 def bits_per_dim(model: nn.Module, x_uint8: torch.Tensor, batch_size: int = 256, seed: int = 0,
@@ -61,3 +63,24 @@ def uniform_noise_images(n: int, shape_chw: tuple[int, int, int], seed: int = 0)
     """``n`` uint8 images with every pixel drawn uniformly from 0..255."""
     generator = torch.Generator().manual_seed(seed)
     return torch.randint(0, 256, (n, *shape_chw), generator=generator, dtype=torch.uint8)
+
+
+@torch.no_grad()
+def log_prob_parts(model: nn.Module, x_uint8: torch.Tensor, batch_size: int = 256, seed: int = 0,
+                   device: torch.device | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-example (log p(z), log|det df/dx|) in nats of a flow on uint8 NCHW images.
+
+    The images are dequantized as in :func:`bits_per_dim` (same ``seed``, same noise), so
+    ``bits_per_dim_from_log_prob(log_pz + log_det, D)`` reproduces :func:`bits_per_dim`.
+    """
+    if x_uint8.dtype != torch.uint8 or x_uint8.ndim != 4:
+        raise ValueError(f"Expected uint8 images (N, C, H, W), got {x_uint8.dtype} {tuple(x_uint8.shape)}.")
+    device = device or next(model.parameters()).device
+    generator = torch.Generator(device=device).manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    parts = [model.log_prob_parts(dequantize(x_uint8[start:start + batch_size].to(device), generator))
+             for start in range(0, len(x_uint8), batch_size)]
+    model.train(was_training)
+    log_pz, log_det = (torch.cat([part[index].cpu() for part in parts]).double().numpy() for index in (0, 1))
+    return log_pz, log_det

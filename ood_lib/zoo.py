@@ -83,6 +83,14 @@ class TrainedModel:
     history: dict  # see ``ood_lib.train.train``
     train_seconds: float
     path: Path
+    from_cache: bool  # loaded from ``path`` rather than trained (or resumed) by this call
+
+    def provenance(self) -> str:
+        """One line for a chapter: loaded or trained now, steps, training time and device."""
+        how = "loaded from the model cache" if self.from_cache else "trained now"
+        device = self.history.get("device", "an unrecorded device")
+        return (f"{how} ({self.path.name}); {self.config['train']['n_steps']} steps, "
+                f"trained in {self.train_seconds / 60:.1f} min on {device}")
 
 
 def model_path(model_name: str, train_set: str, profile: Profile) -> Path:
@@ -154,7 +162,7 @@ def get(model_name: str, train_set: str, profile: Profile | None = None, *, prog
         if stored["config"] == wanted_config:
             model.load_state_dict(stored["model_state"])
             return TrainedModel(model.to(device).eval(), stored["config"], stored["history"],
-                                stored["train_seconds"], path)
+                                stored["train_seconds"], path, from_cache=True)
 
     x_train, eval_sets = _load_training_data(train_set, model_name, train_config.n_train, train_config.seed)
     checkpoint_path = path.with_suffix(".ckpt.pt")
@@ -172,4 +180,4 @@ def get(model_name: str, train_set: str, profile: Profile | None = None, *, prog
     write_atomically(path.with_suffix(".json"),
                       lambda target: target.write_text(json.dumps(readable, indent=1)))
     checkpoint_path.unlink(missing_ok=True)
-    return TrainedModel(model.eval(), wanted_config, history, history["wall_time_s"], path)
+    return TrainedModel(model.eval(), wanted_config, history, history["wall_time_s"], path, from_cache=False)

@@ -11,6 +11,7 @@ from torch import nn
 
 from ood_lib import scores
 from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
+from ood_lib.flows import Glow
 
 
 def brute_force_auroc(in_scores: np.ndarray, out_scores: np.ndarray) -> float:
@@ -63,3 +64,17 @@ def test_probe_images() -> None:
     assert abs(noise.float().mean().item() - 127.5) < 3 * 73.9 / math.sqrt(noise.numel())
     with pytest.raises(ValueError):
         scores.constant_images([256], (1, 2, 2))
+
+
+def test_log_prob_parts_reproduce_bits_per_dim_with_the_same_noise() -> None:
+    torch.manual_seed(0)
+    model = Glow((1, 8, 8), levels=2, steps=2, hidden=8)
+    x_uint8 = torch.randint(0, 256, (10, 1, 8, 8), dtype=torch.uint8)
+    model(dequantize(x_uint8))  # initialise ActNorm on data
+    log_pz, log_det = scores.log_prob_parts(model, x_uint8, batch_size=4, seed=3)
+    assert log_pz.shape == log_det.shape == (10,)
+    bpd = scores.bits_per_dim(model, x_uint8, batch_size=4, seed=3)
+    from_parts = bits_per_dim_from_log_prob(torch.from_numpy(log_pz + log_det), 64).numpy()
+    np.testing.assert_allclose(from_parts, bpd, rtol=1e-6)
+    other_noise = bits_per_dim_from_log_prob(torch.from_numpy(np.sum(scores.log_prob_parts(model, x_uint8, seed=4), 0)), 64)
+    assert not np.allclose(other_noise.numpy(), bpd, rtol=1e-6)

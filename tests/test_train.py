@@ -138,6 +138,13 @@ def test_warmup_schedule_values() -> None:
     assert learning_rate(0, small_config(lr=1e-3, warmup_steps=0)) == 1e-3
 
 
+def test_decay_schedule_falls_linearly_to_zero_over_the_last_fraction() -> None:
+    config = small_config(lr=1e-3, warmup_steps=2, n_steps=10, decay_fraction=0.4)
+    assert [learning_rate(step, config) for step in range(10)] == pytest.approx(
+        [0.5e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 0.75e-3, 0.5e-3, 0.25e-3])
+    assert learning_rate(9, small_config(lr=1e-3, n_steps=10)) == 1e-3, "no decay unless asked for"
+
+
 def test_first_update_uses_the_warmed_up_learning_rate(tmp_path: Path) -> None:
     # Adamax's first update moves every parameter with a nonzero gradient by exactly lr * sign(grad).
     model = DiagonalGaussian((1, 6, 6), data_init=False)

@@ -93,6 +93,9 @@ def test_glow_is_trained_once_then_served_from_cache(fake_datasets, training_run
     for name, value in first.model.state_dict().items():
         assert torch.equal(value, second.model.state_dict()[name]), name
     assert json.loads(first.path.with_suffix(".json").read_text())["history"] == first.history
+    assert not first.from_cache and second.from_cache
+    assert first.provenance().startswith("trained now") and second.provenance().startswith("loaded from the model cache")
+    assert "4 steps" in second.provenance() and "cpu (" in second.provenance()
 
 
 def test_cv_glow_has_additive_coupling_and_its_own_file(fake_datasets, training_runs) -> None:
