@@ -651,7 +651,7 @@ print("the bound is tighter for the most shrunk copy than for the moons:",
 # $$\log\left|\det J_f\right| = \sum_{\text{steps}} H_\ell W_\ell \Big(\sum_c s_c + \log|\det W|\Big),$$
 #
 # and $\log p(x)$ differs between inputs *only* through the latent term. This is the paper's
-# CV-Glow (Figure 4c), the model its second-order analysis (chapter 07) is built on. A tiny,
+# CV-Glow (Figure 4c), the model its second-order analysis (chapter 06) is built on. A tiny,
 # untrained CV-Glow on $28 \times 28 \times 1$ images with random parameters, scored on real
 # images, a constant image and noise (dequantized to $[0, 1)$), next to an affine Glow of the
 # same size:

@@ -48,8 +48,9 @@ profile = chapter_header("03 · Training Glow")
 #    (space to depth), so later layers see larger neighbourhoods;
 # 2. $K$ **steps of flow**, each `ActNorm` (per-channel affine, data-initialised) →
 #    invertible $1\times1$ convolution (a learned channel permutation, LU-parametrised) →
-#    **coupling** (half the channels are shifted and scaled by a CNN of the other half;
-#    *additive* coupling shifts only: the constant-volume CV-Glow of chapter 06);
+#    **coupling** (half the channels are shifted and scaled by a CNN of the other half, as in
+#    Glow: 3×3 conv → ActNorm → ReLU → 1×1 conv → ActNorm → ReLU → zero-initialised 3×3 conv;
+#    *additive* coupling shifts only: the constant-volume CV-Glow of chapter 05);
 # 3. **split** (all levels but the last): half of the channels leave the flow as a latent
 #    $z_\ell$, scored by a Gaussian whose mean and scale are predicted from the other half.
 #
@@ -92,15 +93,17 @@ del model
 #
 # Training maximises the dequantized log-likelihood (chapter 01), i.e. minimises the mean BPD
 # of training batches, with Adamax, a linear learning-rate warm-up (Glow is prone to NaNs in
-# its first steps without one) and gradient-norm clipping. `ood_lib.zoo.get` returns the model
+# its first steps without one), a linear decay of the learning rate to zero over the last part
+# of training (the `quick` profile: the last 30%), and gradient-norm clipping. The profile's
+# settings were chosen by `benchmarks/time_to_bpd.py`, which measures the BPD reached per
+# CPU-minute. `ood_lib.zoo.get` returns the model
 # from the cache if this profile already trained it, and trains (or resumes) it otherwise;
 # chapter 04 onwards reuse the same file. During training the engine evaluates the mean BPD
 # of a training subset, the test split and the OOD test split.
 
 # %%
 glow_fashion = zoo.get("glow", "fashion_mnist", profile)
-print(f"Glow on FashionMNIST: {glow_fashion.config['train']['n_steps']} steps, "
-      f"trained in {glow_fashion.train_seconds / 60:.1f} min ({glow_fashion.path.name})")
+print(f"Glow on FashionMNIST: {glow_fashion.provenance()}")
 
 # %% [markdown]
 # ### Figure 4d: BPD during training

@@ -76,9 +76,9 @@ def experiment(model_name: str, train_set: str, ood_set: str, test_sets: dict[st
     auroc = scores.auroc(-bpd[train_set], -bpd[ood_set])
     label = MODEL_LABELS[model_name]
     plot_histograms(bpd, f"{label} trained on {data.get_spec(train_set).title}", ax)
-    print(f"{label} trained on {train_set} ({trained.train_seconds / 60:.1f} min"
-          + (f", bound with K = {extra['num_samples']}" if extra else "")
-          + f"): AUROC {train_set} (in) vs {ood_set} (out) = {auroc:.3f}")
+    print(f"{label} trained on {train_set}: {trained.provenance()}"
+          + (f"; bound with K = {extra['num_samples']}" if extra else ""))
+    print(f"  AUROC {train_set} (in) vs {ood_set} (out) = {auroc:.3f}")
     row = {"label": label, "train_set": train_set, "ood_set": ood_set, "model": trained.model, "extra": extra,
            "bpd": bpd, "auroc": auroc}
     results.append(row)

@@ -264,7 +264,7 @@ plots.histograms(axes[0], samples, plots.shared_bins(list(samples.values())),
                  xlabel="bits per dimension (lower = more likely)", title="CV-Glow trained on FashionMNIST")
 history = cv_glow.history
 for key, values in history["eval"].items():
-    label = {"train": "FashionMNIST train", "test": "FashionMNIST test"}.get(key, f"{TITLES[key]} test (OOD)")
+    label = f"FashionMNIST {key}" if key in ("train", "test") else f"{TITLES[key]} test (OOD)"
     axes[1].plot(history["step"], values, marker="o", markersize=3, label=label)
 axes[1].set_xlabel("training step")
 axes[1].set_ylabel("mean bits per dimension")

@@ -72,4 +72,4 @@ def largest_singular_value(fn: Callable[[Tensor], Tensor], x: Tensor, num_iterat
         _, image = jvp(fn, (x,), (direction,))
         direction = normalised(pullback(image)[0])
     _, image = jvp(fn, (x,), (direction,))
-    return image.flatten(1).norm(dim=1)
+    return image.flatten(1).norm(dim=1).detach()
