@@ -11,6 +11,8 @@ so 1 is a perfect detector, 0.5 chance, and below 0.5 means the model prefers th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from scipy.stats import rankdata
@@ -20,11 +22,12 @@ from .bpd import dequantize
 
 
 @torch.no_grad()
-def bits_per_dim(model: nn.Module, x_uint8: torch.Tensor, batch_size: int = 256, seed: int = 0,
-                 device: torch.device | None = None, **kwargs: object) -> np.ndarray:
-    """Per-example BPD of uint8 NCHW images under ``model``, in batches, with seeded dequantization noise.
+def _per_batch(model: nn.Module, x_uint8: torch.Tensor, batch_size: int, seed: int, device: torch.device | None,
+               score: Callable[[torch.Tensor, torch.Generator], tuple[torch.Tensor, ...]]) -> list[np.ndarray]:
+    """Apply ``score(batch_on_device, generator)`` to uint8 NCHW images in batches, in eval mode.
 
-    Extra keyword arguments go to ``model.bits_per_dim`` (e.g. ``num_samples`` for a VAE).
+    One generator seeded with ``seed`` serves every batch, so two scores with the same seed
+    see the same dequantization noise. Returns each of ``score``'s outputs, concatenated, as float64.
     """
     if x_uint8.dtype != torch.uint8 or x_uint8.ndim != 4:
         raise ValueError(f"Expected uint8 images (N, C, H, W), got {x_uint8.dtype} {tuple(x_uint8.shape)}.")
@@ -32,10 +35,23 @@ def bits_per_dim(model: nn.Module, x_uint8: torch.Tensor, batch_size: int = 256,
     generator = torch.Generator(device=device).manual_seed(seed)
     was_training = model.training
     model.eval()
-    scores = [model.bits_per_dim(x_uint8[start:start + batch_size].to(device), generator=generator, **kwargs).cpu()
-              for start in range(0, len(x_uint8), batch_size)]
-    model.train(was_training)
-    return torch.cat(scores).double().numpy()
+    try:
+        outputs = [score(x_uint8[start:start + batch_size].to(device), generator)
+                   for start in range(0, len(x_uint8), batch_size)]
+    finally:
+        model.train(was_training)
+    return [torch.cat([output[index].cpu() for output in outputs]).double().numpy() for index in range(len(outputs[0]))]
+
+
+def bits_per_dim(model: nn.Module, x_uint8: torch.Tensor, batch_size: int = 256, seed: int = 0,
+                 device: torch.device | None = None, **kwargs: object) -> np.ndarray:
+    """Per-example BPD of uint8 NCHW images under ``model``, in batches, with seeded dequantization noise.
+
+    Extra keyword arguments go to ``model.bits_per_dim`` (e.g. ``num_samples`` for a VAE).
+    """
+    (bpd,) = _per_batch(model, x_uint8, batch_size, seed, device,
+                        lambda batch, generator: (model.bits_per_dim(batch, generator=generator, **kwargs),))
+    return bpd
 
 
 def auroc(in_scores: np.ndarray, out_scores: np.ndarray) -> float:
@@ -65,7 +81,6 @@ def uniform_noise_images(n: int, shape_chw: tuple[int, int, int], seed: int = 0)
     return torch.randint(0, 256, (n, *shape_chw), generator=generator, dtype=torch.uint8)
 
 
-@torch.no_grad()
 def log_prob_parts(model: nn.Module, x_uint8: torch.Tensor, batch_size: int = 256, seed: int = 0,
                    device: torch.device | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-example (log p(z), log|det df/dx|) in nats of a flow on uint8 NCHW images.
@@ -73,14 +88,6 @@ def log_prob_parts(model: nn.Module, x_uint8: torch.Tensor, batch_size: int = 25
     The images are dequantized as in :func:`bits_per_dim` (same ``seed``, same noise), so
     ``bits_per_dim_from_log_prob(log_pz + log_det, D)`` reproduces :func:`bits_per_dim`.
     """
-    if x_uint8.dtype != torch.uint8 or x_uint8.ndim != 4:
-        raise ValueError(f"Expected uint8 images (N, C, H, W), got {x_uint8.dtype} {tuple(x_uint8.shape)}.")
-    device = device or next(model.parameters()).device
-    generator = torch.Generator(device=device).manual_seed(seed)
-    was_training = model.training
-    model.eval()
-    parts = [model.log_prob_parts(dequantize(x_uint8[start:start + batch_size].to(device), generator))
-             for start in range(0, len(x_uint8), batch_size)]
-    model.train(was_training)
-    log_pz, log_det = (torch.cat([part[index].cpu() for part in parts]).double().numpy() for index in (0, 1))
+    log_pz, log_det = _per_batch(model, x_uint8, batch_size, seed, device,
+                                 lambda batch, generator: model.log_prob_parts(dequantize(batch, generator)))
     return log_pz, log_det

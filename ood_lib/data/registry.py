@@ -54,7 +54,7 @@ SPECS: dict[str, DatasetSpec] = {
     ),
     "fashion_mnist": DatasetSpec(
         name="fashion_mnist",
-        title="Fashion-MNIST",
+        title="FashionMNIST",
         shape=(28, 28, 1),
         class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
