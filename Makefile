@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH_CONSTRAINT ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,-c constraints-cpu.txt)
 CHAPTERS ?=
 
-.PHONY: install chapters test unit-test notebook-test data lab clean-models
+.PHONY: install chapters test lint format unit-test notebook-test data lab clean-models
 
 install: $(STAMP)
 
@@ -22,7 +22,16 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 chapters: $(STAMP)
 	$(PY) scripts/execute_chapters.py $(CHAPTERS)
 
-test: unit-test notebook-test
+test: lint unit-test notebook-test
+
+# One linter and formatter for the whole tree (configured in pyproject.toml); `make format` fixes what it can.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format
+	$(VENV)/bin/ruff check --fix
 
 unit-test: $(STAMP)
 	$(PY) -m pytest tests

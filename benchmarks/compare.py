@@ -28,15 +28,21 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parent
 # Per shape, the arguments that select it for each benchmark script.
 SHAPES = {
-    "32x32x3 L3 K8 h128": {"train_throughput.py": ["--shape", "32,32,3", "--levels", "3"],
-                           "conv_layers.py": ["--ceiling", "32x32x3 L3"]},
-    "28x28x1 L2 K8 h128": {"train_throughput.py": ["--shape", "28,28,1", "--levels", "2"],
-                           "conv_layers.py": ["--ceiling", "28x28x1 L2"]},
+    "32x32x3 L3 K8 h128": {
+        "train_throughput.py": ["--shape", "32,32,3", "--levels", "3"],
+        "conv_layers.py": ["--ceiling", "32x32x3 L3"],
+    },
+    "28x28x1 L2 K8 h128": {
+        "train_throughput.py": ["--shape", "28,28,1", "--levels", "2"],
+        "conv_layers.py": ["--ceiling", "28x28x1 L2"],
+    },
 }
 # Variant name -> (script, its extra arguments).
 VARIANTS = {
-    "plain": ("train_throughput.py", ["--implementation", "plain", "--no-multi-tensor-optimizer",
-                                      "--no-malloc-tuning"]),
+    "plain": (
+        "train_throughput.py",
+        ["--implementation", "plain", "--no-multi-tensor-optimizer", "--no-malloc-tuning"],
+    ),
     "ood_lib": ("train_throughput.py", []),
     "ood_lib --compile": ("train_throughput.py", ["--compile"]),
     "conv ceiling": ("conv_layers.py", []),
@@ -66,8 +72,9 @@ def wait_until_idle(min_idle_fraction: float, timeout_seconds: float = 300.0) ->
 
 def images_per_second(script: str, arguments: list[str]) -> float:
     """Run a benchmark script once and parse its last line ``images_per_second=<float>``."""
-    completed = subprocess.run([sys.executable, str(BENCHMARKS / script), *arguments], capture_output=True,
-                               text=True, check=True)
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *arguments], capture_output=True, text=True, check=True
+    )
     key, value = completed.stdout.strip().splitlines()[-1].split("=")
     if key != "images_per_second":
         raise RuntimeError(f"unexpected last line from {script}: {key}={value}")
@@ -82,8 +89,10 @@ def print_summary(results: dict[tuple[str, str], list[float]], variants: list[st
         for shape in SHAPES:
             speeds = results[shape, variant]
             ratios = [speed / plain for speed, plain in zip(speeds, results[shape, BASELINE])]
-            cells.append(f"{statistics.median(speeds):.1f} images/s ({statistics.median(ratios):.2f}x plain; "
-                         f"runs {min(speeds):.0f}-{max(speeds):.0f})")
+            cells.append(
+                f"{statistics.median(speeds):.1f} images/s ({statistics.median(ratios):.2f}x plain; "
+                f"runs {min(speeds):.0f}-{max(speeds):.0f})"
+            )
         print(f"| {variant} | {' | '.join(cells)} |", flush=True)
 
 

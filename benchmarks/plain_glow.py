@@ -28,21 +28,35 @@ def squeeze_nchw(x: Tensor) -> Tensor:
 class PlainGlow(nn.Module):
     """Glow(image_shape=(C, H, W), levels, steps, hidden, coupling) with unfused steps; ``log_prob`` only."""
 
-    def __init__(self, image_shape: Sequence[int], levels: int, steps: int, hidden: int,
-                 coupling: str = "affine") -> None:
+    def __init__(
+        self, image_shape: Sequence[int], levels: int, steps: int, hidden: int, coupling: str = "affine"
+    ) -> None:
         super().__init__()
         num_channels, height, width = image_shape
         self.image_shape = tuple(image_shape)
-        self.config = {"image_shape": list(image_shape), "levels": levels, "steps": steps, "hidden": hidden,
-                       "coupling": coupling, "implementation": "plain"}
+        self.config = {
+            "image_shape": list(image_shape),
+            "levels": levels,
+            "steps": steps,
+            "hidden": hidden,
+            "coupling": coupling,
+            "implementation": "plain",
+        }
         self.levels = nn.ModuleList()
         self.splits = nn.ModuleList()
         for level in range(levels):
             num_channels, height, width = 4 * num_channels, height // 2, width // 2
-            self.levels.append(nn.ModuleList(
-                layer for _ in range(steps)
-                for layer in (ActNorm(num_channels), InvConv2d(num_channels), COUPLINGS[coupling](num_channels, hidden))
-            ))
+            self.levels.append(
+                nn.ModuleList(
+                    layer
+                    for _ in range(steps)
+                    for layer in (
+                        ActNorm(num_channels),
+                        InvConv2d(num_channels),
+                        COUPLINGS[coupling](num_channels, hidden),
+                    )
+                )
+            )
             if level < levels - 1:
                 self.splits.append(Split(num_channels))
                 num_channels = self.splits[-1].num_channels_kept

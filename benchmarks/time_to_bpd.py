@@ -33,8 +33,8 @@ import torch
 
 from ood_lib import data, scores
 from ood_lib.flows import COUPLINGS, Glow
-from ood_lib.train import batch_indices, learning_rate, mean_bits_per_dim
 from ood_lib.profile import TrainConfig
+from ood_lib.train import batch_indices, learning_rate, mean_bits_per_dim
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax}
 CURVE_EVAL_SIZE = 500
@@ -49,8 +49,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--warmup", type=int, default=200, help="linear learning-rate warmup (updates)")
-    parser.add_argument("--decay", type=float, default=0.0,
-                        help="fraction of the budget at the end over which the learning rate falls linearly to 0")
+    parser.add_argument(
+        "--decay",
+        type=float,
+        default=0.0,
+        help="fraction of the budget at the end over which the learning rate falls linearly to 0",
+    )
     parser.add_argument("--grad-clip", type=float, default=50.0)
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adamax")
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast for the whole loss (CPU)")
@@ -79,14 +83,26 @@ def main() -> None:
     tests = {name: fixed_test_images(name, args.n_eval) for name in ("fashion_mnist", "mnist")}
     curve_tests = {name: x[:CURVE_EVAL_SIZE] for name, x in tests.items()}
     model = Glow((1, 28, 28), levels=args.levels, steps=args.steps, hidden=args.hidden, coupling=args.coupling)
-    schedule = TrainConfig(n_steps=0, batch_size=args.batch, lr=args.lr, warmup_steps=args.warmup,
-                           grad_clip=args.grad_clip, eval_every=0, checkpoint_every=0, n_train=None, n_eval=0)
+    schedule = TrainConfig(
+        n_steps=0,
+        batch_size=args.batch,
+        lr=args.lr,
+        warmup_steps=args.warmup,
+        grad_clip=args.grad_clip,
+        eval_every=0,
+        checkpoint_every=0,
+        n_train=None,
+        n_eval=0,
+    )
     optimizer_options = {"fused" if args.optimizer == "adam" else "foreach": True}
     optimizer = OPTIMIZERS[args.optimizer](model.parameters(), lr=args.lr, **optimizer_options)
     precision = torch.autocast("cpu", dtype=torch.bfloat16) if args.bf16 else contextlib.nullcontext()
     budget_s = 60.0 * args.budget_min
-    print(f"config={model.config} params={sum(p.numel() for p in model.parameters())} args={vars(args)} "
-          f"torch={torch.__version__} threads={torch.get_num_threads()}", flush=True)
+    print(
+        f"config={model.config} params={sum(p.numel() for p in model.parameters())} args={vars(args)} "
+        f"torch={torch.__version__} threads={torch.get_num_threads()}",
+        flush=True,
+    )
 
     def lr_at(step: int, elapsed_s: float) -> float:
         warm = learning_rate(step, schedule)
@@ -115,8 +131,12 @@ def main() -> None:
         trained_s = time.perf_counter() - clock_start
         if trained_s >= next_curve_s or trained_s >= budget_s:
             point = {"seconds": round(trained_s, 1), "step": step, "train_loss": round(loss.item(), 4)}
-            point.update({f"{name}_bpd": round(mean_bits_per_dim(model, x, device, seed=0), 4)
-                          for name, x in curve_tests.items()})
+            point.update(
+                {
+                    f"{name}_bpd": round(mean_bits_per_dim(model, x, device, seed=0), 4)
+                    for name, x in curve_tests.items()
+                }
+            )
             print(json.dumps(point), flush=True)
             curve.append(point)
             next_curve_s += args.curve_every_s
@@ -124,14 +144,18 @@ def main() -> None:
 
     per_image = {name: scores.bits_per_dim(model, x, seed=0) for name, x in tests.items()}
     for name, values in per_image.items():
-        print(f"{name}: mean {values.mean():.4f} median {np.median(values):.4f} max {values.max():.2f} "
-              f"images above 8 BPD: {int((values > 8).sum())} of {len(values)}")
+        print(
+            f"{name}: mean {values.mean():.4f} median {np.median(values):.4f} max {values.max():.2f} "
+            f"images above 8 BPD: {int((values > 8).sum())} of {len(values)}"
+        )
     if args.save:
         torch.save({"config": model.config, "model_state": model.state_dict(), "args": vars(args)}, args.save)
     final = {name: float(values.mean()) for name, values in per_image.items()}
-    print(f"time_to_bpd budget_s={budget_s:.0f} steps={step} images_per_s={step * args.batch / trained_s:.1f} "
-          f"fashion_mnist_test_bpd={final['fashion_mnist']:.4f} mnist_test_bpd={final['mnist']:.4f} "
-          f"label={args.label or '-'}")
+    print(
+        f"time_to_bpd budget_s={budget_s:.0f} steps={step} images_per_s={step * args.batch / trained_s:.1f} "
+        f"fashion_mnist_test_bpd={final['fashion_mnist']:.4f} mnist_test_bpd={final['mnist']:.4f} "
+        f"label={args.label or '-'}"
+    )
 
 
 if __name__ == "__main__":

@@ -22,12 +22,12 @@ import statistics
 import time
 
 import torch
+from plain_glow import PlainGlow
 from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
 from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
 from ood_lib.flows import COUPLINGS, Glow
-from plain_glow import PlainGlow
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax}
 IMPLEMENTATIONS = {"ood_lib": Glow, "plain": PlainGlow}
@@ -47,8 +47,9 @@ def keep_freed_memory_in_glibc_heap() -> bool:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return False
-    return bool(libc.mallopt(GLIBC_M_MMAP_THRESHOLD, 32 * 1024 * 1024)
-                and libc.mallopt(GLIBC_M_TRIM_THRESHOLD, 2**31 - 1))
+    return bool(
+        libc.mallopt(GLIBC_M_MMAP_THRESHOLD, 32 * 1024 * 1024) and libc.mallopt(GLIBC_M_TRIM_THRESHOLD, 2**31 - 1)
+    )
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,19 +59,35 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--coupling", choices=sorted(COUPLINGS), default="affine")
-    parser.add_argument("--implementation", choices=sorted(IMPLEMENTATIONS), default="ood_lib",
-                        help="ood_lib.flows.Glow, or the unfused NCHW baseline of benchmarks/plain_glow.py")
+    parser.add_argument(
+        "--implementation",
+        choices=sorted(IMPLEMENTATIONS),
+        default="ood_lib",
+        help="ood_lib.flows.Glow, or the unfused NCHW baseline of benchmarks/plain_glow.py",
+    )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--iters", type=int, default=20, help="timed steps")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (at least 1)")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adamax")
-    parser.add_argument("--multi-tensor-optimizer", action=argparse.BooleanOptionalAction, default=True,
-                        help="update all parameters in a few kernels (Adam: fused=True, Adamax: foreach=True); "
-                             "on the CPU torch's default is one small kernel per parameter and operation")
-    parser.add_argument("--malloc-tuning", action=argparse.BooleanOptionalAction, default=True,
-                        help="keep freed memory in the glibc heap (CPU)")
-    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False,
-                        help="torch.compile the loss (slow to compile: tens of seconds on 2 cores)")
+    parser.add_argument(
+        "--multi-tensor-optimizer",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="update all parameters in a few kernels (Adam: fused=True, Adamax: foreach=True); "
+        "on the CPU torch's default is one small kernel per parameter and operation",
+    )
+    parser.add_argument(
+        "--malloc-tuning",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep freed memory in the glibc heap (CPU)",
+    )
+    parser.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="torch.compile the loss (slow to compile: tens of seconds on 2 cores)",
+    )
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)), help="torch CPU threads")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--seed", type=int, default=0)
@@ -84,8 +101,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     height, width, channels = (int(size) for size in args.shape.split(","))
-    model = IMPLEMENTATIONS[args.implementation]((channels, height, width), levels=args.levels, steps=args.steps,
-                                                 hidden=args.hidden, coupling=args.coupling).to(device)
+    model = IMPLEMENTATIONS[args.implementation](
+        (channels, height, width), levels=args.levels, steps=args.steps, hidden=args.hidden, coupling=args.coupling
+    ).to(device)
     multi_tensor = {"fused" if args.optimizer == "adam" else "foreach": args.multi_tensor_optimizer}
     optimizer = OPTIMIZERS[args.optimizer](model.parameters(), lr=1e-4, **multi_tensor)
     generator = torch.Generator(device).manual_seed(args.seed)
@@ -105,9 +123,11 @@ def main() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    print(f"config={model.config} batch={args.batch} threads={torch.get_num_threads()} device={device} "
-          f"torch={torch.__version__} optimizer={args.optimizer} multi_tensor={args.multi_tensor_optimizer} "
-          f"malloc_tuned={malloc_tuned} compile={args.compile}")
+    print(
+        f"config={model.config} batch={args.batch} threads={torch.get_num_threads()} device={device} "
+        f"torch={torch.__version__} optimizer={args.optimizer} multi_tensor={args.multi_tensor_optimizer} "
+        f"malloc_tuned={malloc_tuned} compile={args.compile}"
+    )
     train_step(loss_of)
     loss_fn = torch.compile(loss_of) if args.compile else loss_of
     start = time.perf_counter()

@@ -36,8 +36,8 @@
 # reported, never silently replaced: every chapter carries on with what is present.
 
 # %%
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 
 from ood_lib import data, plots, stats
 from ood_lib.profile import chapter_footer, chapter_header
@@ -57,8 +57,11 @@ present = data.available_datasets()
 absent = [name for name in data.SPECS if name not in present]
 for name in absent:
     spec = data.get_spec(name)
-    print(f"{spec.title} is absent: its cells are skipped. Official files: "
-          + ", ".join(remote.fname for remote in spec.files.values()) + f" from {spec.homepage}")
+    print(
+        f"{spec.title} is absent: its cells are skipped. Official files: "
+        + ", ".join(remote.fname for remote in spec.files.values())
+        + f" from {spec.homepage}"
+    )
 
 # %% [markdown]
 # ## Split sizes and class balance
@@ -164,4 +167,4 @@ for name in ("fashion_mnist", "mnist"):
 #   exactly-zero pixels: keep that in mind when a FashionMNIST model prefers MNIST.
 
 # %%
-chapter_footer();
+chapter_footer()

@@ -82,8 +82,7 @@ quadrature_nodes, quadrature_weights = (quadrature_nodes + 1) / 2, quadrature_we
 def mixture_log_density(y: np.ndarray, sigma: float) -> np.ndarray:
     """log q_sigma(y) = log sum_k pi_k N(y; k + 1/2, sigma^2), elementwise."""
     offsets = y[..., None] - (support + 0.5)
-    return logsumexp(log_weights - 0.5 * math.log(2 * math.pi) - math.log(sigma) - offsets**2 / (2 * sigma**2),
-                     axis=-1)
+    return logsumexp(log_weights - 0.5 * math.log(2 * math.pi) - math.log(sigma) - offsets**2 / (2 * sigma**2), axis=-1)
 
 
 def mixture_log_bin_mass(sigma: float) -> np.ndarray:
@@ -119,11 +118,17 @@ plots.show(fig)
 best = int(np.argmax(dequantized_log_lik))
 print(f"distinct values at the centre pixel: {len(support)}, -H(pi_hat) = {empirical_log_lik:.3f} nats")
 for index in (0, 24, best, len(sigmas) - 1):
-    print(f"sigma = {sigmas[index]:8.2g}: raw {raw_log_lik[index]:10.3f}   dequantized {dequantized_log_lik[index]:14.3f}"
-          f"   discrete {discrete_log_lik[index]:7.3f}")
+    print(
+        f"sigma = {sigmas[index]:8.2g}: raw {raw_log_lik[index]:10.3f}   dequantized {dequantized_log_lik[index]:14.3f}"
+        f"   discrete {discrete_log_lik[index]:7.3f}"
+    )
 print("raw log-likelihood increases as sigma shrinks:", bool(np.all(np.diff(raw_log_lik[sigmas < 0.1]) < 0)))
-print("dequantized <= discrete <= -H(pi_hat) for every sigma:",
-      bool(np.all(dequantized_log_lik <= discrete_log_lik + 1e-9) and np.all(discrete_log_lik <= empirical_log_lik + 1e-9)))
+print(
+    "dequantized <= discrete <= -H(pi_hat) for every sigma:",
+    bool(
+        np.all(dequantized_log_lik <= discrete_log_lik + 1e-9) and np.all(discrete_log_lik <= empirical_log_lik + 1e-9)
+    ),
+)
 
 # %% [markdown]
 # The raw curve rises like $-\log\sigma$ forever, past the best possible discrete score:
@@ -170,9 +175,13 @@ for sigma in jensen_sigmas:
     expected_gap = float(np.exp(log_bin_mass) @ gap)
     jensen_gaps.append(expected_gap)
     print(f"{sigma:14.1f} {expected_gap:16.5f} {1 / (24 * sigma**2):15.5f} {gap.min():15.2e}")
-print("bin masses sum to 1 at the widest and narrowest sigma:",
-      [round(float(np.exp(PixelGaussian(np.array([100.5 / 256]), np.array([s / 256])).log_prob(all_values)).sum()), 12)
-       for s in (jensen_sigmas[0], jensen_sigmas[-1])])
+print(
+    "bin masses sum to 1 at the widest and narrowest sigma:",
+    [
+        round(float(np.exp(PixelGaussian(np.array([100.5 / 256]), np.array([s / 256])).log_prob(all_values)).sum()), 12)
+        for s in (jensen_sigmas[0], jensen_sigmas[-1])
+    ],
+)
 
 # %% [markdown]
 # The gap is never negative (smallest value over all 256 bins in the last column), shrinks
@@ -226,8 +235,10 @@ print(f"1 nat = {1 / math.log(2):.5f} bits")
 for name, shape in (("28x28x1", (28, 28, 1)), ("32x32x3", (32, 32, 3))):
     num_dims = math.prod(shape)
     uniform_bpd = bpd.bits_per_dim_from_log_prob(torch.zeros(1, dtype=torch.float64), num_dims).item()
-    print(f"{name}: D = {num_dims}, D log 256 = {num_dims * math.log(256):.1f} nats, "
-          f"uniform density on [0,1)^D: {uniform_bpd:.6f} bits/dim")
+    print(
+        f"{name}: D = {num_dims}, D log 256 = {num_dims * math.log(256):.1f} nats, "
+        f"uniform density on [0,1)^D: {uniform_bpd:.6f} bits/dim"
+    )
 
 # %% [markdown]
 # **Conventions.** Glow scores $y - \frac12 \in [-\frac12, \frac12)^D$ (`ood_lib.flows.Glow` does this
@@ -251,7 +262,11 @@ gaussian = PixelGaussian.fit(fashion_train)
 y_unit = bpd.dequantize(data.to_tensor(fashion_test), torch.Generator().manual_seed(0)).double()
 y_unit = y_unit.permute(0, 2, 3, 1).numpy()  # back to (N, H, W, C), the models' layout
 conventions = {  # name: (scale a, shift b) of y' = a y + b
-    "[0, 1)": (1.0, 0.0), "[-0.5, 0.5)": (1.0, -0.5), "[0, 256)": (256.0, 0.0), "[-1, 1)": (2.0, -1.0)}
+    "[0, 1)": (1.0, 0.0),
+    "[-0.5, 0.5)": (1.0, -0.5),
+    "[0, 256)": (256.0, 0.0),
+    "[-1, 1)": (2.0, -1.0),
+}
 bpd_by_convention = {}
 for name, (scale, shift) in conventions.items():
     y_prime = scale * y_unit + shift
@@ -259,8 +274,10 @@ for name, (scale, shift) in conventions.items():
     log_q_prime = gaussian.continuous_log_prob((y_prime - shift) / scale) - num_dims * math.log(scale)
     bin_log_width = math.log(scale / 256)
     bpd_by_convention[name] = float(np.mean((-log_q_prime - num_dims * bin_log_width) / (num_dims * math.log(2))))
-print("mean BPD, general formula (-log q'(y') - D log(a/256)) / (D ln 2):",
-      {name: round(value, 4) for name, value in bpd_by_convention.items()})
+print(
+    "mean BPD, general formula (-log q'(y') - D log(a/256)) / (D ln 2):",
+    {name: round(value, 4) for name, value in bpd_by_convention.items()},
+)
 glow_convention_log_q = torch.from_numpy(gaussian.continuous_log_prob(y_unit))  # the a = 1 conventions share log q
 bpd_from_library = bpd.bits_per_dim_from_log_prob(glow_convention_log_q, num_dims).mean().item()
 print(f"ood_lib.bpd.bits_per_dim_from_log_prob, [0, 1) and [-0.5, 0.5): {bpd_from_library:.4f}")
@@ -306,23 +323,34 @@ paper_glow_bpd = {"FashionMNIST-test": 2.958, "MNIST-test": 1.833, "constant 0":
 print(f"{'scored set':18s} {'histogram BPD':>14s} {'Gaussian BPD':>13s} {'Gaussian median':>16s} {'paper Glow':>11s}")
 for name in score_sets:
     paper_value = f"{paper_glow_bpd[name]:11.3f}" if name in paper_glow_bpd else f"{'-':>11s}"
-    print(f"{name:18s} {bpd_histogram[name].mean():14.3f} {bpd_gaussian[name].mean():13.3f} "
-          f"{np.median(bpd_gaussian[name]):16.3f} {paper_value}")
+    print(
+        f"{name:18s} {bpd_histogram[name].mean():14.3f} {bpd_gaussian[name].mean():13.3f} "
+        f"{np.median(bpd_gaussian[name]):16.3f} {paper_value}"
+    )
 dequantized_bpd = bpd.bits_per_dim_from_log_prob(
-    torch.from_numpy(gaussian.expected_dequantized_log_prob(fashion_test)), num_dims).numpy()
-print(f"PixelGaussian on FashionMNIST-test: exact BPD {bpd_gaussian['FashionMNIST-test'].mean():.4f}, "
-      f"dequantized bound {dequantized_bpd.mean():.4f}")
+    torch.from_numpy(gaussian.expected_dequantized_log_prob(fashion_test)), num_dims
+).numpy()
+print(
+    f"PixelGaussian on FashionMNIST-test: exact BPD {bpd_gaussian['FashionMNIST-test'].mean():.4f}, "
+    f"dequantized bound {dequantized_bpd.mean():.4f}"
+)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("dequantized BPD >= exact BPD on every FashionMNIST test image:",
-      bool(np.all(dequantized_bpd >= bpd_gaussian["FashionMNIST-test"])))
+print(
+    "dequantized BPD >= exact BPD on every FashionMNIST test image:",
+    bool(np.all(dequantized_bpd >= bpd_gaussian["FashionMNIST-test"])),
+)
 mean_histogram = {name: values.mean() for name, values in bpd_histogram.items()}
 chain = ("constant 0", "MNIST-test", "FashionMNIST-test", "uniform noise")
-print("histogram: mean BPD of " + " < ".join(chain) + ":",
-      bool(all(mean_histogram[a] < mean_histogram[b] for a, b in zip(chain, chain[1:]))))
-print("Gaussian:  MNIST-test lower mean BPD than FashionMNIST-test:",
-      bool(bpd_gaussian["MNIST-test"].mean() < bpd_gaussian["FashionMNIST-test"].mean()))
+print(
+    "histogram: mean BPD of " + " < ".join(chain) + ":",
+    bool(all(mean_histogram[a] < mean_histogram[b] for a, b in zip(chain, chain[1:]))),
+)
+print(
+    "Gaussian:  MNIST-test lower mean BPD than FashionMNIST-test:",
+    bool(bpd_gaussian["MNIST-test"].mean() < bpd_gaussian["FashionMNIST-test"].mean()),
+)
 
 # %% [markdown]
 # The histogram model, trained on FashionMNIST, scores MNIST *better* than FashionMNIST's own
@@ -351,28 +379,41 @@ plots.show(fig)
 # value costs more, since the probability of "ink" at a pixel is spread over 255 values. Split
 # the BPD of each set into the part paid by its zero pixels and the part paid by the rest:
 
+
 # %%
 def cost_split(model: PixelHistogram, images: np.ndarray) -> tuple[float, float, float, float]:
     """(fraction of zero pixels, BPD paid by zeros, BPD paid by non-zeros, mean bits per non-zero pixel)."""
     bits = -model.log_prob_per_pixel(images) / math.log(2)
     is_zero = images == 0
-    return (float(is_zero.mean()), float(bits[is_zero].sum() / bits.size), float(bits[~is_zero].sum() / bits.size),
-            float(bits[~is_zero].mean()))
+    return (
+        float(is_zero.mean()),
+        float(bits[is_zero].sum() / bits.size),
+        float(bits[~is_zero].sum() / bits.size),
+        float(bits[~is_zero].mean()),
+    )
 
 
 for name in ("FashionMNIST-test", "MNIST-test"):
     zero_fraction, zero_bpd, nonzero_bpd, bits_per_ink = cost_split(histogram, score_sets[name])
-    print(f"{name:18s} zero pixels {zero_fraction:.3f}: they pay {zero_bpd:.3f} bits/dim; "
-          f"non-zero pixels pay {nonzero_bpd:.3f} bits/dim ({bits_per_ink:.2f} bits each)")
+    print(
+        f"{name:18s} zero pixels {zero_fraction:.3f}: they pay {zero_bpd:.3f} bits/dim; "
+        f"non-zero pixels pay {nonzero_bpd:.3f} bits/dim ({bits_per_ink:.2f} bits each)"
+    )
 most_probable_value = histogram.log_probs.argmax(axis=-1)
-print(f"pixel positions where 0 is the histogram's most probable value: {np.sum(most_probable_value == 0)} of {num_dims}")
+print(
+    f"pixel positions where 0 is the histogram's most probable value: {np.sum(most_probable_value == 0)} of {num_dims}"
+)
 
 # %%
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
 maps = [
     (np.exp(histogram.log_probs[..., 0, 0]), r"$Q_d(0)$ (FashionMNIST-trained)", "viridis"),
     (histogram.entropy_per_pixel()[..., 0] / math.log(2), "entropy of $Q_d$ (bits)", "viridis"),
-    (-histogram.log_prob_per_pixel(fashion_test).mean(0)[..., 0] / math.log(2), "mean bits: FashionMNIST-test", "magma"),
+    (
+        -histogram.log_prob_per_pixel(fashion_test).mean(0)[..., 0] / math.log(2),
+        "mean bits: FashionMNIST-test",
+        "magma",
+    ),
     (-histogram.log_prob_per_pixel(mnist_test).mean(0)[..., 0] / math.log(2), "mean bits: MNIST-test", "magma"),
 ]
 shared_max = max(maps[2][0].max(), maps[3][0].max())
@@ -411,6 +452,7 @@ plots.show(fig)
 # per-pixel variance); the mean term vanishes in the paper's argument because it assumes both
 # sets have the same mean. Here they do not:
 
+
 # %%
 def bin_centre_moments(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel mean and variance of the bin centres (x + 1/2)/256."""
@@ -423,17 +465,28 @@ mean_mnist, var_mnist = bin_centre_moments(mnist_test)
 inverse_variance = 1 / gaussian.std**2
 variance_term = -0.5 * np.sum((var_mnist - var_fashion) * inverse_variance)
 mean_term = -0.5 * np.sum(((mean_mnist - gaussian.mean) ** 2 - (mean_fashion - gaussian.mean) ** 2) * inverse_variance)
-direct_difference = (gaussian.expected_dequantized_log_prob(mnist_test).mean()
-                     - gaussian.expected_dequantized_log_prob(fashion_test).mean())
+direct_difference = (
+    gaussian.expected_dequantized_log_prob(mnist_test).mean()
+    - gaussian.expected_dequantized_log_prob(fashion_test).mean()
+)
 nats_to_bpd = 1 / (num_dims * math.log(2))
-print(f"variance term {variance_term:+.1f} nats, mean term {mean_term:+.1f} nats, sum {variance_term + mean_term:+.1f}; "
-      f"direct difference of E_u log q: {direct_difference:+.1f} nats = {-direct_difference * nats_to_bpd:+.4f} BPD")
+print(
+    f"variance term {variance_term:+.1f} nats, mean term {mean_term:+.1f} nats, sum {variance_term + mean_term:+.1f}; "
+    f"direct difference of E_u log q: {direct_difference:+.1f} nats = {-direct_difference * nats_to_bpd:+.4f} BPD"
+)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("decomposition is exact (to 1e-6 relative):",
-      bool(np.isclose(variance_term + mean_term, direct_difference, rtol=1e-6)))
-print("variance term favours MNIST (> 0):", bool(variance_term > 0), "| mean term penalises MNIST (< 0):", bool(mean_term < 0))
+print(
+    "decomposition is exact (to 1e-6 relative):",
+    bool(np.isclose(variance_term + mean_term, direct_difference, rtol=1e-6)),
+)
+print(
+    "variance term favours MNIST (> 0):",
+    bool(variance_term > 0),
+    "| mean term penalises MNIST (< 0):",
+    bool(mean_term < 0),
+)
 
 # %% [markdown]
 # The maps below show where each term comes from (red: in MNIST's favour). The variance term is
@@ -449,9 +502,11 @@ fig, axes = plt.subplots(1, 3, figsize=(11, 3.3))
 variance_map = (-0.5 * (var_mnist - var_fashion) * inverse_variance)[..., 0]
 mean_map = (-0.5 * ((mean_mnist - gaussian.mean) ** 2 - (mean_fashion - gaussian.mean) ** 2) * inverse_variance)[..., 0]
 limit = np.percentile(np.abs(np.concatenate([variance_map.ravel(), mean_map.ravel()])), 99)
-panels = ((gaussian.std[..., 0] * 256, r"$s_d$ (pixel values)", dict(cmap="viridis")),
-          (variance_map, "variance term per pixel (nats)", dict(cmap="RdBu_r", vmin=-limit, vmax=limit)),
-          (mean_map, "mean term per pixel (nats)", dict(cmap="RdBu_r", vmin=-limit, vmax=limit)))
+panels = (
+    (gaussian.std[..., 0] * 256, r"$s_d$ (pixel values)", dict(cmap="viridis")),
+    (variance_map, "variance term per pixel (nats)", dict(cmap="RdBu_r", vmin=-limit, vmax=limit)),
+    (mean_map, "mean term per pixel (nats)", dict(cmap="RdBu_r", vmin=-limit, vmax=limit)),
+)
 for ax, (image, title, style) in zip(axes, panels):
     shown = ax.imshow(image, **style)
     ax.set_title(title, fontsize=9)
@@ -466,9 +521,14 @@ plots.show(fig)
 # %%
 sample_rng = np.random.default_rng(profile.seed)
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
-for ax, (title, images) in zip(axes, (("FashionMNIST-test", fashion_test[:24]),
-                                      ("PixelHistogram samples", histogram.sample(24, sample_rng)),
-                                      ("PixelGaussian samples", gaussian.sample(24, sample_rng)))):
+for ax, (title, images) in zip(
+    axes,
+    (
+        ("FashionMNIST-test", fashion_test[:24]),
+        ("PixelHistogram samples", histogram.sample(24, sample_rng)),
+        ("PixelGaussian samples", gaussian.sample(24, sample_rng)),
+    ),
+):
     plots.imshow_uint8(ax, plots.image_grid(images, 4, 6), title)
 fig.tight_layout()
 plots.show(fig)
@@ -490,39 +550,57 @@ print(f"log(100) = {math.log(100):.3f} nats")
 for name, dims in (("28x28x1", 784), ("32x32x3", 3072)):
     print(f"{name}: D = {dims}, log(100) / (D ln 2) = {math.log(100) / (dims * math.log(2)):.5f} bits/dim")
 paper_small_glow, paper_full_glow = 3.46, 3.35  # CIFAR-10 test BPD, the paper's Glow and the full-size Glow
-print(f"paper's CIFAR-10 Glows differ by {paper_small_glow - paper_full_glow:.2f} bits/dim "
-      f"= {(paper_small_glow - paper_full_glow) / (math.log(100) / (3072 * math.log(2))):.0f} times the 32x32x3 bound")
+print(
+    f"paper's CIFAR-10 Glows differ by {paper_small_glow - paper_full_glow:.2f} bits/dim "
+    f"= {(paper_small_glow - paper_full_glow) / (math.log(100) / (3072 * math.log(2))):.0f} times the 32x32x3 bound"
+)
 
 # %% [markdown]
 # Checked on the histogram model mixed with the uniform distribution over images
 # ($\log u(x) = -D \log 256$):
 
+
 # %%
 def mixture_bits_per_dim(model: PixelHistogram, images: np.ndarray, weight: float) -> np.ndarray:
     """BPD of weight * model + (1 - weight) * uniform over the 256^D images."""
-    log_mix = np.logaddexp(math.log(weight) + model.log_prob(images),
-                           math.log(1 - weight) - model.num_dims * math.log(256))
+    log_mix = np.logaddexp(
+        math.log(weight) + model.log_prob(images), math.log(1 - weight) - model.num_dims * math.log(256)
+    )
     return -log_mix / (model.num_dims * math.log(2))
 
 
 bpd_increase = mixture_bits_per_dim(histogram, fashion_test, 0.01) - bpd_histogram["FashionMNIST-test"]
 noise_mixture_bpd = mixture_bits_per_dim(histogram, score_sets["uniform noise"], 0.01)
-print(f"FashionMNIST-test: histogram {bpd_histogram['FashionMNIST-test'].mean():.4f} BPD, "
-      f"mixture {bpd_histogram['FashionMNIST-test'].mean() + bpd_increase.mean():.4f} BPD")
-print(f"uniform noise:     histogram {bpd_histogram['uniform noise'].mean():.4f} BPD, "
-      f"mixture {noise_mixture_bpd.mean():.4f} BPD")
+print(
+    f"FashionMNIST-test: histogram {bpd_histogram['FashionMNIST-test'].mean():.4f} BPD, "
+    f"mixture {bpd_histogram['FashionMNIST-test'].mean() + bpd_increase.mean():.4f} BPD"
+)
+print(
+    f"uniform noise:     histogram {bpd_histogram['uniform noise'].mean():.4f} BPD, "
+    f"mixture {noise_mixture_bpd.mean():.4f} BPD"
+)
 above_uniform = bpd_histogram["FashionMNIST-test"] > 8
-print(f"FashionMNIST test images the histogram scores above 8 bits/dim (where the noise part helps): "
-      f"{above_uniform.sum()} of {len(above_uniform)}")
+print(
+    f"FashionMNIST test images the histogram scores above 8 bits/dim (where the noise part helps): "
+    f"{above_uniform.sum()} of {len(above_uniform)}"
+)
 
 # %%
 # NBVAL_CHECK_OUTPUT
 bound = math.log(100) / (num_dims * math.log(2))
-print("mixture costs every FashionMNIST test image at most log(100)/(D ln 2):", bool(np.all(bpd_increase <= bound + 1e-12)))
+print(
+    "mixture costs every FashionMNIST test image at most log(100)/(D ln 2):",
+    bool(np.all(bpd_increase <= bound + 1e-12)),
+)
 clearly_better_than_uniform = bpd_histogram["FashionMNIST-test"] < 7.5
-print("and equals it (to 1e-9) on every image the histogram scores below 7.5 bits/dim:",
-      bool(np.allclose(bpd_increase[clearly_better_than_uniform], bound, rtol=0, atol=1e-9)))
-print("mixture scores noise better than the histogram does:", bool(noise_mixture_bpd.mean() < bpd_histogram["uniform noise"].mean()))
+print(
+    "and equals it (to 1e-9) on every image the histogram scores below 7.5 bits/dim:",
+    bool(np.allclose(bpd_increase[clearly_better_than_uniform], bound, rtol=0, atol=1e-9)),
+)
+print(
+    "mixture scores noise better than the histogram does:",
+    bool(noise_mixture_bpd.mean() < bpd_histogram["uniform noise"].mean()),
+)
 
 # %% [markdown]
 # For an image the histogram already scores well below 8 bits/dim the noise component adds
@@ -538,8 +616,11 @@ print("mixture scores noise better than the histogram does:", bool(noise_mixture
 fig, ax = plt.subplots(figsize=(4.5, 3.4))
 mixture_rng = np.random.default_rng(profile.seed)
 from_model = mixture_rng.random(24) < 0.01
-mixture_samples = np.where(from_model[:, None, None, None], histogram.sample(24, mixture_rng),
-                           mixture_rng.integers(0, 256, size=(24, 28, 28, 1), dtype=np.uint8))
+mixture_samples = np.where(
+    from_model[:, None, None, None],
+    histogram.sample(24, mixture_rng),
+    mixture_rng.integers(0, 256, size=(24, 28, 28, 1), dtype=np.uint8),
+)
 plots.imshow_uint8(ax, plots.image_grid(mixture_samples, 4, 6), "samples of 0.01 histogram + 0.99 noise")
 fig.tight_layout()
 plots.show(fig)
@@ -560,4 +641,4 @@ plots.show(fig)
 #   averages of log-likelihood are blunt instruments.
 
 # %%
-chapter_footer();
+chapter_footer()

@@ -37,8 +37,17 @@ from scipy.special import ndtr
 from torch import Tensor, nn
 
 from ood_lib import bpd, data, plots
-from ood_lib.flows import (ActNorm, AdditiveCoupling, AffineCoupling, FlowStep, Glow, InvConv2d, Split, Squeeze,
-                           diagonal_gaussian_log_prob)
+from ood_lib.flows import (
+    ActNorm,
+    AdditiveCoupling,
+    AffineCoupling,
+    FlowStep,
+    Glow,
+    InvConv2d,
+    Split,
+    Squeeze,
+    diagonal_gaussian_log_prob,
+)
 from ood_lib.jacobian import brute_force_log_abs_det, per_example_jacobian
 from ood_lib.profile import chapter_footer, chapter_header
 
@@ -64,6 +73,7 @@ torch.set_num_threads(1)
 # which is steep in a narrow window around $x = 1.5$, where $f'(1.5) = 21$, although
 # $f(1.5) = 1.5$ is out in the tail of $p_z$. The latent's most likely value $z = 0$ comes from
 # $x \approx 1$, where $f$ is not steep at all.
+
 
 # %%
 def f_1d(x: np.ndarray) -> np.ndarray:
@@ -100,8 +110,13 @@ fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
 axes[0].plot(x_grid, f_1d(x_grid), color="k")
 for x_edge in np.arange(-1.0, 3.01, 0.1):  # equal cells in x, unequal cells in z
     axes[0].plot([x_edge, x_edge, -4], [-6, f_1d(x_edge), f_1d(x_edge)], color="tab:blue", lw=0.6, alpha=0.7)
-axes[0].set(xlim=(-4, 5), ylim=(-6, 7), xlabel="$x$", ylabel="$z = f(x)$",
-            title="equal cells in $x$ become unequal cells in $z$")
+axes[0].set(
+    xlim=(-4, 5),
+    ylim=(-6, 7),
+    xlabel="$x$",
+    ylabel="$z = f(x)$",
+    title="equal cells in $x$ become unequal cells in $z$",
+)
 axes[1].plot(x_grid, log_latent, label=r"$\log p_z(f(x))$")
 axes[1].plot(x_grid, log_volume, label=r"$\log |f'(x)|$")
 axes[1].plot(x_grid, log_latent + log_volume, "k", lw=2, label=r"$\log p(x)$")
@@ -120,15 +135,21 @@ plots.show(fig)
 print(f"integral of p(x) over [-4, 5]: {np.trapezoid(density_x, x_grid):.5f}")
 peak = x_grid[np.argmax(density_x)]
 latent_mode = f_1d_inverse(np.zeros(1))[0]
-print(f"p(x) peaks at x = {peak:.3f}: f'(x) = {f_1d_derivative(peak):.2f}, f(x) = {f_1d(peak):.2f}, p(x) = {density_x.max():.3f}")
-print(f"z = 0 comes from x = {latent_mode:.3f}: f'(x) = {f_1d_derivative(latent_mode):.2f}, "
-      f"p(x) = {np.exp(standard_normal_log_density(0.0)) * f_1d_derivative(latent_mode):.3f}")
+print(
+    f"p(x) peaks at x = {peak:.3f}: f'(x) = {f_1d_derivative(peak):.2f}, f(x) = {f_1d(peak):.2f}, p(x) = {density_x.max():.3f}"
+)
+print(
+    f"z = 0 comes from x = {latent_mode:.3f}: f'(x) = {f_1d_derivative(latent_mode):.2f}, "
+    f"p(x) = {np.exp(standard_normal_log_density(0.0)) * f_1d_derivative(latent_mode):.3f}"
+)
 # a bin [a, b) of x has probability Phi(f(b)) - Phi(f(a)) exactly
 counts, edges = np.histogram(samples_x, bins=90, range=(-4, 5))
 exact_bin_probability = np.diff(ndtr(f_1d(edges)))
-print(f"sample bin frequencies vs exact bin probabilities (90 bins): largest difference "
-      f"{np.max(np.abs(counts / len(samples_x) - exact_bin_probability)):.4f}, "
-      f"largest Monte Carlo standard error {np.sqrt(exact_bin_probability.max() / len(samples_x)):.4f}")
+print(
+    f"sample bin frequencies vs exact bin probabilities (90 bins): largest difference "
+    f"{np.max(np.abs(counts / len(samples_x) - exact_bin_probability)):.4f}, "
+    f"largest Monte Carlo standard error {np.sqrt(exact_bin_probability.max() / len(samples_x)):.4f}"
+)
 
 # %% [markdown]
 # The density of $x$ peaks where $f$ is steepest, not where $f(x) = 0$ (dotted line): the
@@ -151,6 +172,7 @@ print(f"sample bin frequencies vs exact bin probabilities (90 bins): largest dif
 # by $\log|\det J_f|$) and its image in $z$, drawn over the contours of $p_z = \mathcal{N}(0, I)$, and the
 # resulting density $p(x)$.
 
+
 # %%
 def f_2d(x: Tensor) -> Tensor:
     """The two coupling steps above, applied to points (N, 2)."""
@@ -171,13 +193,24 @@ def polygon_area(points: Tensor) -> Tensor:
 
 
 cells_per_side, cell_size, points_per_edge = 16, 0.25, 16
-corners = torch.stack(torch.meshgrid(torch.arange(cells_per_side, dtype=torch.float64) * cell_size - 2.0,
-                                     torch.arange(cells_per_side, dtype=torch.float64) * cell_size - 2.0,
-                                     indexing="ij"), dim=-1).reshape(-1, 2)
+corners = torch.stack(
+    torch.meshgrid(
+        torch.arange(cells_per_side, dtype=torch.float64) * cell_size - 2.0,
+        torch.arange(cells_per_side, dtype=torch.float64) * cell_size - 2.0,
+        indexing="ij",
+    ),
+    dim=-1,
+).reshape(-1, 2)
 edge = torch.linspace(0, cell_size, points_per_edge + 1, dtype=torch.float64)[:-1]
 zeros, full = torch.zeros_like(edge), torch.full_like(edge, cell_size)
-cell_outline = torch.cat([torch.stack([edge, zeros], 1), torch.stack([full, edge], 1),
-                          torch.stack([cell_size - edge, full], 1), torch.stack([zeros, cell_size - edge], 1)])
+cell_outline = torch.cat(
+    [
+        torch.stack([edge, zeros], 1),
+        torch.stack([full, edge], 1),
+        torch.stack([cell_size - edge, full], 1),
+        torch.stack([zeros, cell_size - edge], 1),
+    ]
+)
 outlines_x = corners[:, None, :] + cell_outline[None]  # (cells, 4 * points_per_edge, 2)
 outlines_z = f_2d(outlines_x.reshape(-1, 2)).reshape(outlines_x.shape)
 cell_log_det = f_2d_log_det(corners + cell_size / 2)
@@ -194,8 +227,12 @@ radius = np.linspace(0, 2 * np.pi, 200)
 for level in (1, 2, 3):
     axes[1].plot(level * np.cos(radius), level * np.sin(radius), "k--", lw=0.6)
 axes[1].set(title=r"their images in $z = f(x)$, circles: $p_z$", xlabel="$z_1$", ylabel="$z_2$", aspect="equal")
-plane = torch.stack(torch.meshgrid(torch.linspace(-2, 2, 200, dtype=torch.float64),
-                                   torch.linspace(-2, 2, 200, dtype=torch.float64), indexing="xy"), -1).reshape(-1, 2)
+plane = torch.stack(
+    torch.meshgrid(
+        torch.linspace(-2, 2, 200, dtype=torch.float64), torch.linspace(-2, 2, 200, dtype=torch.float64), indexing="xy"
+    ),
+    -1,
+).reshape(-1, 2)
 log_density_plane = diagonal_gaussian_log_prob(f_2d(plane), torch.zeros(2), torch.zeros(2)) + f_2d_log_det(plane)
 shown = axes[2].imshow(log_density_plane.exp().reshape(200, 200), origin="lower", extent=(-2, 2, -2, 2), cmap="magma")
 axes[2].set(title=r"$p(x) = p_z(f(x))\,|\det J_f(x)|$", xlabel="$x_1$", ylabel="$x_2$")
@@ -213,12 +250,18 @@ plots.show(fig)
 # NBVAL_CHECK_OUTPUT
 test_points = corners[::37] + 0.1
 brute_force = brute_force_log_abs_det(f_2d, test_points)
-print("analytic log|det J| equals brute force (to 1e-10) at", len(test_points), "points:",
-      bool(torch.allclose(brute_force, f_2d_log_det(test_points), rtol=0, atol=1e-10)))
+print(
+    "analytic log|det J| equals brute force (to 1e-10) at",
+    len(test_points),
+    "points:",
+    bool(torch.allclose(brute_force, f_2d_log_det(test_points), rtol=0, atol=1e-10)),
+)
 area_ratio = polygon_area(outlines_z) / cell_size**2
 relative_error = (area_ratio / cell_log_det.exp() - 1).abs()
-print(f"mapped cell area / cell area vs |det J| at the centre: largest relative difference "
-      f"{relative_error.max():.4f} over {len(corners)} cells")
+print(
+    f"mapped cell area / cell area vs |det J| at the centre: largest relative difference "
+    f"{relative_error.max():.4f} over {len(corners)} cells"
+)
 print(f"cell volumes range from x{area_ratio.min():.3f} to x{area_ratio.max():.3f}")
 
 # %% [markdown]
@@ -246,6 +289,7 @@ print(f"cell volumes range from x{area_ratio.min():.3f} to x{area_ratio.max():.3
 # The Jacobian matrices themselves show the structure, here for an input of $C = 4$ channels on
 # a $2 \times 2$ grid ($D = 16$, flattened channel by channel):
 
+
 # %%
 @torch.no_grad()
 def perturb_parameters_(module: nn.Module, scale: float, seed: int) -> nn.Module:
@@ -272,13 +316,21 @@ def random_layer(kind: str, num_channels: int, seed: int) -> nn.Module:
     return perturb_parameters_(builders[kind]().double().eval(), scale=0.3, seed=seed)
 
 
-LAYER_KINDS = ["ActNorm", "InvConv2d (LU)", "InvConv2d (plain)", "AffineCoupling", "AdditiveCoupling", "Squeeze",
-               "FlowStep (affine)", "FlowStep (additive)"]
+LAYER_KINDS = [
+    "ActNorm",
+    "InvConv2d (LU)",
+    "InvConv2d (plain)",
+    "AffineCoupling",
+    "AdditiveCoupling",
+    "Squeeze",
+    "FlowStep (affine)",
+    "FlowStep (additive)",
+]
 x_small = torch.randn(1, 4, 2, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
 for ax, kind in zip(axes, ["ActNorm", "InvConv2d (LU)", "AffineCoupling", "Squeeze"]):
     layer = random_layer(kind, 4, seed=0)
-    jacobian = per_example_jacobian(lambda v: layer(v)[0], x_small)[0]
+    jacobian = per_example_jacobian(lambda v, layer=layer: layer(v)[0], x_small)[0]
     limit = float(jacobian.abs().max())
     ax.imshow(jacobian, cmap="RdBu_r", vmin=-limit, vmax=limit)
     ax.set_title(f"{kind}: $J$ ({jacobian.shape[0]}x{jacobian.shape[1]})", fontsize=9)
@@ -305,16 +357,19 @@ x_check = torch.randn(3, 4, 4, 4, generator=torch.Generator().manual_seed(2), dt
 
 def report(name: str, analytic: Tensor, brute_force: Tensor) -> None:
     agree = torch.allclose(analytic, brute_force, rtol=1e-9, atol=1e-9)
-    print(f"{name:22s} analytic {np.round(analytic.detach().numpy(), 4)}  brute force "
-          f"{np.round(brute_force.numpy(), 4)}  agree: {agree}")
+    print(
+        f"{name:22s} analytic {np.round(analytic.detach().numpy(), 4)}  brute force "
+        f"{np.round(brute_force.numpy(), 4)}  agree: {agree}"
+    )
 
 
 for kind in LAYER_KINDS:
     layer = random_layer(kind, 4, seed=0)
-    report(kind, layer(x_check)[1], brute_force_log_abs_det(lambda v: layer(v)[0], x_check))
+    report(kind, layer(x_check)[1], brute_force_log_abs_det(lambda v, layer=layer: layer(v)[0], x_check))
 
 split = perturb_parameters_(Split(4).double(), scale=0.3, seed=0)
 report("Split", torch.zeros(3, dtype=torch.float64), brute_force_log_abs_det(lambda v: torch.cat(split(v), 1), x_check))
+
 
 def flat_latents(model: Glow) -> Callable[[Tensor], Tensor]:
     """x -> (z_1, ..., z_L) flattened and concatenated: the bijection whose log|det| Glow's log_det is."""
@@ -325,10 +380,14 @@ images_small = torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(3)
 tiny_glows = {}
 for coupling in ("affine", "additive"):
     torch.manual_seed(0)
-    tiny_glows[coupling] = perturb_parameters_(Glow((1, 8, 8), levels=2, steps=2, hidden=8, coupling=coupling)
-                                               .double().eval(), scale=0.3, seed=0)
-    report(f"Glow ({coupling})", tiny_glows[coupling](images_small)[1],
-           brute_force_log_abs_det(flat_latents(tiny_glows[coupling]), images_small))
+    tiny_glows[coupling] = perturb_parameters_(
+        Glow((1, 8, 8), levels=2, steps=2, hidden=8, coupling=coupling).double().eval(), scale=0.3, seed=0
+    )
+    report(
+        f"Glow ({coupling})",
+        tiny_glows[coupling](images_small)[1],
+        brute_force_log_abs_det(flat_latents(tiny_glows[coupling]), images_small),
+    )
 
 # %% [markdown]
 # Every formula holds to float64 precision. Note which rows vary across the three inputs: only
@@ -341,6 +400,7 @@ for coupling in ("affine", "additive"):
 # standard deviation well below 1, stored as $2 \times 1 \times 1$ "images" so that Glow's own
 # `FlowStep`s (ActNorm, 1×1 conv, affine coupling) apply unchanged, with
 # $p_z = \mathcal{N}(0, I)$: six steps, 400 Adam updates on batches of 256.
+
 
 # %%
 def two_moons(n: int, generator: torch.Generator) -> Tensor:
@@ -381,9 +441,12 @@ def flow_diagnostics(flow: TwoDimensionalFlow, points: Tensor) -> dict[str, floa
         log_latent_term, log_volume_term = flow.log_prob_parts(points)
     jacobians = per_example_jacobian(lambda v: flow(v.view(-1, 2))[0], points[:200])
     flow.train()
-    return {"log p_z(f(x))": log_latent_term.mean().item(), "log|det J|": log_volume_term.mean().item(),
-            "log p(x)": (log_latent_term + log_volume_term).mean().item(),
-            "||J||_F^2": jacobians.square().sum(dim=(1, 2)).mean().item()}
+    return {
+        "log p_z(f(x))": log_latent_term.mean().item(),
+        "log|det J|": log_volume_term.mean().item(),
+        "log p(x)": (log_latent_term + log_volume_term).mean().item(),
+        "||J||_F^2": jacobians.square().sum(dim=(1, 2)).mean().item(),
+    }
 
 
 data_generator = torch.Generator().manual_seed(0)
@@ -402,7 +465,9 @@ for _ in range(400):
 after_training = flow_diagnostics(flow_2d, moons[:1000])
 print(f"data standard deviation per coordinate: {np.round(moons.std(dim=0).numpy(), 3)}")
 for name in before_training:
-    print(f"mean {name:14s} on the data: before training {before_training[name]:8.3f}, after {after_training[name]:8.3f}")
+    print(
+        f"mean {name:14s} on the data: before training {before_training[name]:8.3f}, after {after_training[name]:8.3f}"
+    )
 
 # %%
 flow_2d.eval()
@@ -414,24 +479,36 @@ with torch.no_grad():
     data_latent, data_volume = flow_2d.log_prob_parts(moons[:1000])
     probe_latent, probe_volume = flow_2d.log_prob_parts(torch.stack(list(probe_points.values())))
     moons_latent_space = flow_2d(moons[:1000])[0]
-constant_volume_part = sum(step.actnorm.log_abs_det_per_position() + step.invconv.log_abs_det_per_position()
-                           for step in flow_2d.steps).item()
+constant_volume_part = sum(
+    step.actnorm.log_abs_det_per_position() + step.invconv.log_abs_det_per_position() for step in flow_2d.steps
+).item()
 print(f"E[log p_z] for a 2-D standard normal: -log(2 pi) - 1 = {-math.log(2 * math.pi) - 1:.3f}")
 print(f"{'':22s} {'log p_z(f(x))':>14s} {'log|det J|':>11s} {'log p(x)':>9s}")
-print(f"{'on the moons (mean)':22s} {data_latent.mean():14.3f} {data_volume.mean():11.3f} "
-      f"{(data_latent + data_volume).mean():9.3f}")
+print(
+    f"{'on the moons (mean)':22s} {data_latent.mean():14.3f} {data_volume.mean():11.3f} "
+    f"{(data_latent + data_volume).mean():9.3f}"
+)
 for index, name in enumerate(probe_points):
-    print(f"{name:22s} {probe_latent[index]:14.3f} {probe_volume[index]:11.3f} "
-          f"{probe_latent[index] + probe_volume[index]:9.3f}")
+    print(
+        f"{name:22s} {probe_latent[index]:14.3f} {probe_volume[index]:11.3f} "
+        f"{probe_latent[index] + probe_volume[index]:9.3f}"
+    )
 print(f"x-independent part of log|det J| (ActNorm + 1x1 convs): {constant_volume_part:.3f}")
-print(f"volume term over the plane [-1, 1]^2: from {plane_volume.min():.3f} to {plane_volume.max():.3f}; "
-      f"latent term: from {plane_latent.min():.1f} to {plane_latent.max():.3f}")
+print(
+    f"volume term over the plane [-1, 1]^2: from {plane_volume.min():.3f} to {plane_volume.max():.3f}; "
+    f"latent term: from {plane_latent.min():.1f} to {plane_latent.max():.3f}"
+)
 
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.9))
 clip = -12.0  # the latent term falls to hundreds of nats below zero far away; clip to see the data region
-for ax, (values, title, low) in zip(axes, ((plane_latent, r"latent term $\log p_z(f(x))$", clip),
-                                           (plane_volume, r"volume term $\log|\det J_f(x)|$", None),
-                                           (plane_latent + plane_volume, r"$\log p(x)$", clip))):
+for ax, (values, title, low) in zip(
+    axes,
+    (
+        (plane_latent, r"latent term $\log p_z(f(x))$", clip),
+        (plane_volume, r"volume term $\log|\det J_f(x)|$", None),
+        (plane_latent + plane_volume, r"$\log p(x)$", clip),
+    ),
+):
     shown = ax.imshow(values.reshape(160, 160), origin="lower", extent=(-1, 1, -1, 1), cmap="viridis", vmin=low)
     ax.scatter(moons[:300, 0], moons[:300, 1], s=1, c="w", alpha=0.6)
     for marker, point in zip(("o", "s"), probe_points.values()):
@@ -484,16 +561,30 @@ plots.show(fig)
 jacobians_2d = per_example_jacobian(lambda v: flow_2d(v.view(-1, 2))[0], moons[:200]).double()
 log_det_2d = torch.linalg.slogdet(jacobians_2d)[1]
 frobenius_bound = 0.5 * 2 * torch.log(jacobians_2d.square().sum(dim=(1, 2)) / 2)
-print("log|det J| <= (D/2) log(||J||_F^2 / D) at all 200 points:", bool(torch.all(log_det_2d <= frobenius_bound + 1e-9)))
-print("training raised the mean volume term and the contractive penalty:",
-      after_training["log|det J|"] > before_training["log|det J|"], after_training["||J||_F^2"] > before_training["||J||_F^2"])
+print(
+    "log|det J| <= (D/2) log(||J||_F^2 / D) at all 200 points:", bool(torch.all(log_det_2d <= frobenius_bound + 1e-9))
+)
+print(
+    "training raised the mean volume term and the contractive penalty:",
+    after_training["log|det J|"] > before_training["log|det J|"],
+    after_training["||J||_F^2"] > before_training["||J||_F^2"],
+)
 print("training lowered the mean latent term:", after_training["log p_z(f(x))"] < before_training["log p_z(f(x))"])
 gap, far = 0, 1
-print("between the moons: latent term above the data's mean:", bool(probe_latent[gap] > data_latent.mean()),
-      "| volume term below it:", bool(probe_volume[gap] < data_volume.mean()),
-      "| log p(x) below it:", bool(probe_latent[gap] + probe_volume[gap] < (data_latent + data_volume).mean()))
-print("far from the data: latent term below -20:", bool(probe_latent[far] < -20),
-      "| volume term above the data's mean:", bool(probe_volume[far] > data_volume.mean()))
+print(
+    "between the moons: latent term above the data's mean:",
+    bool(probe_latent[gap] > data_latent.mean()),
+    "| volume term below it:",
+    bool(probe_volume[gap] < data_volume.mean()),
+    "| log p(x) below it:",
+    bool(probe_latent[gap] + probe_volume[gap] < (data_latent + data_volume).mean()),
+)
+print(
+    "far from the data: latent term below -20:",
+    bool(probe_latent[far] < -20),
+    "| volume term above the data's mean:",
+    bool(probe_volume[far] > data_volume.mean()),
+)
 
 # %% [markdown]
 # ## 5. The Hadamard bound: sensitivity is what buys volume
@@ -510,6 +601,7 @@ print("far from the data: latent term below -20:", bool(probe_latent[far] < -20)
 # 2-D flow ($s_{\max}$ is the spectral norm of the Jacobian at that input; for the linear layers
 # ActNorm and 1×1 conv it *is* the Lipschitz constant):
 
+
 # %%
 # NBVAL_CHECK_OUTPUT
 def hadamard_chain(jacobians: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -520,18 +612,24 @@ def hadamard_chain(jacobians: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return torch.linalg.slogdet(jacobians)[1], columns, spectral
 
 
-hadamard_cases = {kind: (random_layer(kind, 4, seed=0), x_check)
-                  for kind in ("ActNorm", "InvConv2d (LU)", "AffineCoupling", "FlowStep (affine)")}
+hadamard_cases = {
+    kind: (random_layer(kind, 4, seed=0), x_check)
+    for kind in ("ActNorm", "InvConv2d (LU)", "AffineCoupling", "FlowStep (affine)")
+}
 hadamard_cases["Glow (affine)"] = (tiny_glows["affine"], images_small)
 for name, (layer, inputs) in hadamard_cases.items():
     forward = flat_latents(layer) if isinstance(layer, Glow) else (lambda v, m=layer: m(v)[0])
     log_det, column_bound, spectral_bound = hadamard_chain(per_example_jacobian(forward, inputs))
     holds = bool(torch.all(log_det <= column_bound + 1e-9) and torch.all(column_bound <= spectral_bound + 1e-9))
-    print(f"{name:18s} log|det J| {log_det[0].item():8.3f} <= columns {column_bound[0].item():8.3f} "
-          f"<= D log s_max {spectral_bound[0].item():8.3f}   (all inputs: {holds})")
+    print(
+        f"{name:18s} log|det J| {log_det[0].item():8.3f} <= columns {column_bound[0].item():8.3f} "
+        f"<= D log s_max {spectral_bound[0].item():8.3f}   (all inputs: {holds})"
+    )
 log_det, column_bound, spectral_bound = hadamard_chain(jacobians_2d)
-print("trained 2-D flow, 200 data points: chain holds:",
-      bool(torch.all(log_det <= column_bound + 1e-9) and torch.all(column_bound <= spectral_bound + 1e-9)))
+print(
+    "trained 2-D flow, 200 data points: chain holds:",
+    bool(torch.all(log_det <= column_bound + 1e-9) and torch.all(column_bound <= spectral_bound + 1e-9)),
+)
 
 # %% [markdown]
 # ### Proposition 1: a smooth flow keeps low-variance inputs near one latent point
@@ -557,6 +655,7 @@ print("trained 2-D flow, 200 data points: chain holds:",
 # `per_example_jacobian` on a few points), and $\delta$ is set to the 50%, 90% and 99%
 # quantiles of $\|f(x) - \mu_z\|$, where the bound must exceed 0.5, 0.1 and 0.01:
 
+
 # %%
 def jacobians_2d_batched(points: Tensor) -> Tensor:
     """J_f at every point (N, 2, 2) of the 2-D flow, from two backward passes over the whole batch."""
@@ -580,38 +679,60 @@ def latent_spread(points: Tensor) -> dict[str, float | Tensor]:
         latents = flow_2d(points)[0].double()
         latent_term = diagonal_gaussian_log_prob(latents, torch.zeros(()), torch.zeros(())).mean()
     sigma_x = (points.double() - points.double().mean(dim=0)).square().sum(dim=1).mean().sqrt()
-    return {"L": lipschitz.item(), "sigma_x": sigma_x.item(), "distance": (latents - latents.mean(dim=0)).norm(dim=1),
-            "latent term": latent_term.item()}
+    return {
+        "L": lipschitz.item(),
+        "sigma_x": sigma_x.item(),
+        "distance": (latents - latents.mean(dim=0)).norm(dim=1),
+        "latent term": latent_term.item(),
+    }
 
 
 check_points = bounding_box_grid(moons)[::2000]
-brute_force_agrees = torch.allclose(jacobians_2d_batched(check_points).double(),
-                                    per_example_jacobian(lambda v: flow_2d(v.view(-1, 2))[0], check_points).double(),
-                                    rtol=1e-4, atol=1e-5)
+brute_force_agrees = torch.allclose(
+    jacobians_2d_batched(check_points).double(),
+    per_example_jacobian(lambda v: flow_2d(v.view(-1, 2))[0], check_points).double(),
+    rtol=1e-4,
+    atol=1e-5,
+)
 moons_mean = moons.mean(dim=0)
 quantile_levels = torch.tensor([0.5, 0.9, 0.99], dtype=torch.float64)
 shrink_factors = [1.0, 0.5, 0.25, 0.125, 0.0625]
 spreads = {c: latent_spread(moons_mean + c * (moons - moons_mean)) for c in shrink_factors}
 bound_holds = []
-print(f"{'c':>7s} {'sigma_x':>8s} {'L':>8s} {'RMS ||f(x)-mu_z||':>18s} {'<= L sigma_x':>12s} {'mean log p_z':>13s}   "
-      "tail / bound at the 50%, 90%, 99% quantiles")
+print(
+    f"{'c':>7s} {'sigma_x':>8s} {'L':>8s} {'RMS ||f(x)-mu_z||':>18s} {'<= L sigma_x':>12s} {'mean log p_z':>13s}   "
+    "tail / bound at the 50%, 90%, 99% quantiles"
+)
 for c, spread in spreads.items():
     distance, bound_scale = spread["distance"], spread["L"] * spread["sigma_x"]
     deltas = torch.quantile(distance, quantile_levels)
     tails = torch.stack([(distance >= delta).double().mean() for delta in deltas])
     bounds = (bound_scale / deltas) ** 2
     bound_holds.append(bool(torch.all(tails <= bounds)) and bool(distance.square().mean() <= bound_scale**2))
-    print(f"{c:7.4f} {spread['sigma_x']:8.4f} {spread['L']:8.2f} {distance.square().mean().sqrt():18.3f} "
-          f"{bound_scale:12.3f} {spread['latent term']:13.3f}   "
-          + "  ".join(f"{tail:.2f} / {bound:.3g}" for tail, bound in zip(tails, bounds)))
+    print(
+        f"{c:7.4f} {spread['sigma_x']:8.4f} {spread['L']:8.2f} {distance.square().mean().sqrt():18.3f} "
+        f"{bound_scale:12.3f} {spread['latent term']:13.3f}   "
+        + "  ".join(f"{tail:.2f} / {bound:.3g}" for tail, bound in zip(tails, bounds))
+    )
 
 fig, ax = plt.subplots(figsize=(6, 3.8))
-ax.loglog(shrink_factors, [spread["distance"].square().mean().sqrt().item() for spread in spreads.values()], "o-",
-          label=r"RMS $\|f(x_c) - \mu_z\|$ (measured)")
-ax.loglog(shrink_factors, [spread["L"] * spread["sigma_x"] for spread in spreads.values()], "s--",
-          label=r"$L \sigma_x$ (Proposition 1)")
-ax.set(xlabel=r"shrink factor $c$ ($\sigma_x \propto c$)", ylabel="latent spread",
-       title="trained 2-D flow: shrunk inputs stay together in latent space")
+ax.loglog(
+    shrink_factors,
+    [spread["distance"].square().mean().sqrt().item() for spread in spreads.values()],
+    "o-",
+    label=r"RMS $\|f(x_c) - \mu_z\|$ (measured)",
+)
+ax.loglog(
+    shrink_factors,
+    [spread["L"] * spread["sigma_x"] for spread in spreads.values()],
+    "s--",
+    label=r"$L \sigma_x$ (Proposition 1)",
+)
+ax.set(
+    xlabel=r"shrink factor $c$ ($\sigma_x \propto c$)",
+    ylabel="latent spread",
+    title="trained 2-D flow: shrunk inputs stay together in latent space",
+)
 ax.legend()
 fig.tight_layout()
 plots.show(fig)
@@ -623,10 +744,14 @@ print("Proposition 1 holds for every shrink factor and quantile:", all(bound_hol
 rms_spread = np.array([spread["distance"].square().mean().sqrt().item() for spread in spreads.values()])
 bound_scales = np.array([spread["L"] * spread["sigma_x"] for spread in spreads.values()])
 halving_ratios = rms_spread[3:] / rms_spread[2:-1]
-print("from c = 0.25 on, halving c halves the latent spread (ratio within 0.4-0.6):",
-      bool(np.all((halving_ratios > 0.4) & (halving_ratios < 0.6))))
-print("the bound is tighter for the most shrunk copy than for the moons:",
-      bool(bound_scales[-1] / rms_spread[-1] < bound_scales[0] / rms_spread[0]))
+print(
+    "from c = 0.25 on, halving c halves the latent spread (ratio within 0.4-0.6):",
+    bool(np.all((halving_ratios > 0.4) & (halving_ratios < 0.6))),
+)
+print(
+    "the bound is tighter for the most shrunk copy than for the moons:",
+    bool(bound_scales[-1] / rms_spread[-1] < bound_scales[0] / rms_spread[0]),
+)
 
 # %% [markdown]
 # The bound holds everywhere, and for the moons themselves it is loose by more than an order
@@ -659,35 +784,53 @@ print("the bound is tighter for the most shrunk copy than for the moons:",
 # %%
 fashion_images = data.load("fashion_mnist", "test")[0][:3]
 mnist_images = data.load("mnist", "test")[0][:3]
-probe_uint8 = np.concatenate([fashion_images, mnist_images, np.zeros((1, 28, 28, 1), np.uint8),
-                              np.random.default_rng(0).integers(0, 256, (1, 28, 28, 1), dtype=np.uint8)])
+probe_uint8 = np.concatenate(
+    [
+        fashion_images,
+        mnist_images,
+        np.zeros((1, 28, 28, 1), np.uint8),
+        np.random.default_rng(0).integers(0, 256, (1, 28, 28, 1), dtype=np.uint8),
+    ]
+)
 probe_names = ["FashionMNIST"] * 3 + ["MNIST"] * 3 + ["constant 0", "uniform noise"]
 probe = bpd.dequantize(data.to_tensor(probe_uint8), torch.Generator().manual_seed(0)).double()
 
 glows_28 = {}
 for coupling in ("additive", "affine"):
     torch.manual_seed(0)
-    glows_28[coupling] = perturb_parameters_(Glow((1, 28, 28), levels=2, steps=2, hidden=8, coupling=coupling)
-                                             .double().eval(), scale=0.05, seed=0)
+    glows_28[coupling] = perturb_parameters_(
+        Glow((1, 28, 28), levels=2, steps=2, hidden=8, coupling=coupling).double().eval(), scale=0.05, seed=0
+    )
 with torch.no_grad():
     parts = {coupling: model.log_prob_parts(probe) for coupling, model in glows_28.items()}
 print(f"{'input':14s} {'CV-Glow log_det':>16s} {'CV-Glow log p_z':>16s} {'affine log_det':>15s}")
 for index, name in enumerate(probe_names):
-    print(f"{name:14s} {parts['additive'][1][index].item():16.6f} {parts['additive'][0][index].item():16.1f} "
-          f"{parts['affine'][1][index].item():15.6f}")
+    print(
+        f"{name:14s} {parts['additive'][1][index].item():16.6f} {parts['additive'][0][index].item():16.1f} "
+        f"{parts['affine'][1][index].item():15.6f}"
+    )
 
 # %%
 # NBVAL_CHECK_OUTPUT
 cv_glow = glows_28["additive"]
 analytic_constant = sum(
     step.actnorm.log_abs_det_per_position() * h_w + step.invconv.log_abs_det_per_position() * h_w
-    for steps, h_w in zip(cv_glow.levels, (14 * 14, 7 * 7)) for step in steps)
+    for steps, h_w in zip(cv_glow.levels, (14 * 14, 7 * 7))
+    for step in steps
+)
 cv_log_det = parts["additive"][1]
-print(f"CV-Glow log|det J| on all {len(probe_names)} inputs: {cv_log_det[0].item():.6f}; "
-      f"spread (max - min): {(cv_log_det.max() - cv_log_det.min()).item():.1e}")
-print("equals sum over steps of H W (sum_c s_c + log|det W|):",
-      bool(torch.isclose(cv_log_det[0], analytic_constant.double(), rtol=0, atol=1e-9)))
-print("affine Glow log|det J| varies across the inputs:", bool((parts["affine"][1].max() - parts["affine"][1].min()) > 1e-3))
+print(
+    f"CV-Glow log|det J| on all {len(probe_names)} inputs: {cv_log_det[0].item():.6f}; "
+    f"spread (max - min): {(cv_log_det.max() - cv_log_det.min()).item():.1e}"
+)
+print(
+    "equals sum over steps of H W (sum_c s_c + log|det W|):",
+    bool(torch.isclose(cv_log_det[0], analytic_constant.double(), rtol=0, atol=1e-9)),
+)
+print(
+    "affine Glow log|det J| varies across the inputs:",
+    bool((parts["affine"][1].max() - parts["affine"][1].min()) > 1e-3),
+)
 
 # %% [markdown]
 # The CV-Glow's volume term is the same number for a shirt, a digit, a black image and noise;
@@ -713,4 +856,4 @@ print("affine Glow log|det J| varies across the inputs:", bool((parts["affine"][
 #   distinguishes inputs lives in $\log p_z(f(x))$.
 
 # %%
-chapter_footer();
+chapter_footer()

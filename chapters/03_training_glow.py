@@ -83,9 +83,11 @@ for name, candidate in PROFILES.items():
         model = Glow(image_shape=(channels, height, width), **dataclasses.asdict(architecture))
         parameters = sum(p.numel() for p in model.parameters())
         budget = candidate.train(image_shape_hwc)
-        print(f"{name:5s} {height}x{width}x{channels}: L={architecture.levels} K={architecture.steps} "
-              f"hidden={architecture.hidden:3d} -> {parameters:>10,d} parameters; "
-              f"{budget.n_steps} steps of batch {budget.batch_size}")
+        print(
+            f"{name:5s} {height}x{width}x{channels}: L={architecture.levels} K={architecture.steps} "
+            f"hidden={architecture.hidden:3d} -> {parameters:>10,d} parameters; "
+            f"{budget.n_steps} steps of batch {budget.batch_size}"
+        )
 del model
 
 # %% [markdown]
@@ -111,6 +113,7 @@ print(f"Glow on FashionMNIST: {glow_fashion.provenance()}")
 # The paper's Figure 4d shows that the OOD set's BPD is *below* the test set's throughout
 # training, so early stopping cannot fix the problem. Our curve:
 
+
 # %%
 def plot_history(trained: zoo.TrainedModel, title: str) -> None:
     history = trained.history
@@ -131,9 +134,13 @@ plot_history(glow_fashion, "Glow trained on FashionMNIST")
 # %%
 eval_history = glow_fashion.history["eval"]
 ood_lower = [ood < test for ood, test in zip(eval_history["mnist"], eval_history["test"])]
-first_step_always_lower = next(step for index, step in enumerate(glow_fashion.history["step"]) if all(ood_lower[index:]))
-print(f"MNIST below FashionMNIST-test at {sum(ood_lower)} of {len(ood_lower)} evaluations; "
-      f"at every evaluation from step {first_step_always_lower} of {glow_fashion.history['step'][-1]} on")
+first_step_always_lower = next(
+    step for index, step in enumerate(glow_fashion.history["step"]) if all(ood_lower[index:])
+)
+print(
+    f"MNIST below FashionMNIST-test at {sum(ood_lower)} of {len(ood_lower)} evaluations; "
+    f"at every evaluation from step {first_step_always_lower} of {glow_fashion.history['step'][-1]} on"
+)
 
 # %% [markdown]
 # ## Samples
@@ -141,6 +148,7 @@ print(f"MNIST below FashionMNIST-test at {sum(ood_lower)} of {len(ood_lower)} ev
 # Sampling runs the flow backwards: draw every latent from its prior and invert $f$.
 # Lowering the *temperature* $T$ (scaling the prior's standard deviations by $T$) trades
 # diversity for cleaner images, as in the Glow paper.
+
 
 # %%
 def sample_grid(model: torch.nn.Module, temperature: float, n: int = 32) -> np.ndarray:
@@ -186,8 +194,10 @@ fashion_bpd = figure_1_row(glow_fashion, "fashion_mnist")
 # %%
 # NBVAL_CHECK_OUTPUT
 print("MNIST-test mean BPD < FashionMNIST-test mean BPD:", bool(fashion_bpd["ood"].mean() < fashion_bpd["test"].mean()))
-print("FashionMNIST train and test BPD within 0.1 of each other:",
-      bool(abs(fashion_bpd["train"].mean() - fashion_bpd["test"].mean()) < 0.1))
+print(
+    "FashionMNIST train and test BPD within 0.1 of each other:",
+    bool(abs(fashion_bpd["train"].mean() - fashion_bpd["test"].mean()) < 0.1),
+)
 
 # %% [markdown]
 # The ordering of the paper holds: the model has never seen a digit, yet digits get a higher
@@ -218,4 +228,4 @@ else:
 # - Chapter 04 checks the effect across data-set pairs and model families.
 
 # %%
-chapter_footer();
+chapter_footer()

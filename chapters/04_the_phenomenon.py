@@ -40,6 +40,7 @@ from ood_lib.profile import chapter_footer, chapter_header
 
 profile = chapter_header("04 · The phenomenon")
 
+
 # %%
 def load_test_sets(names: tuple[str, ...]) -> dict[str, torch.Tensor]:
     """``profile.n_eval`` test images of each data set (a fixed subset), uint8 NCHW."""
@@ -48,7 +49,9 @@ def load_test_sets(names: tuple[str, ...]) -> dict[str, torch.Tensor]:
 
 def score_sets(model: torch.nn.Module, test_sets: dict[str, torch.Tensor], **kwargs) -> dict[str, np.ndarray]:
     """Per-example BPD of every test set (seeded dequantization noise)."""
-    return {name: scores.bits_per_dim(model, x_uint8, seed=profile.seed, **kwargs) for name, x_uint8 in test_sets.items()}
+    return {
+        name: scores.bits_per_dim(model, x_uint8, seed=profile.seed, **kwargs) for name, x_uint8 in test_sets.items()
+    }
 
 
 def plot_histograms(bpd: dict[str, np.ndarray], title: str, ax: plt.Axes) -> None:
@@ -66,8 +69,7 @@ MODEL_LABELS = {"glow": "Glow", "pixelcnn": "PixelCNN", "vae": "VAE"}
 results = []  # one row per experiment, for the summary table at the end
 
 
-def experiment(model_name: str, train_set: str, ood_set: str, test_sets: dict[str, torch.Tensor],
-               ax: plt.Axes) -> dict:
+def experiment(model_name: str, train_set: str, ood_set: str, test_sets: dict[str, torch.Tensor], ax: plt.Axes) -> dict:
     """Score ``test_sets`` with ``model_name`` trained on ``train_set`` (from the zoo), draw the
     histograms on ``ax``, print the AUROC of log p(x) as in-distribution score, record the row."""
     trained = zoo.get(model_name, train_set, profile)
@@ -76,11 +78,20 @@ def experiment(model_name: str, train_set: str, ood_set: str, test_sets: dict[st
     auroc = scores.auroc(-bpd[train_set], -bpd[ood_set])
     label = MODEL_LABELS[model_name]
     plot_histograms(bpd, f"{label} trained on {data.get_spec(train_set).title}", ax)
-    print(f"{label} trained on {train_set}: {trained.provenance()}"
-          + (f"; bound with K = {extra['num_samples']}" if extra else ""))
+    print(
+        f"{label} trained on {train_set}: {trained.provenance()}"
+        + (f"; bound with K = {extra['num_samples']}" if extra else "")
+    )
     print(f"  AUROC {train_set} (in) vs {ood_set} (out) = {auroc:.3f}")
-    row = {"label": label, "train_set": train_set, "ood_set": ood_set, "model": trained.model, "extra": extra,
-           "bpd": bpd, "auroc": auroc}
+    row = {
+        "label": label,
+        "train_set": train_set,
+        "ood_set": ood_set,
+        "model": trained.model,
+        "extra": extra,
+        "bpd": bpd,
+        "auroc": auroc,
+    }
     results.append(row)
     return row
 
@@ -164,15 +175,19 @@ else:
 
 # %%
 fig, axes = panels(2)
-families = {family: experiment(family, "fashion_mnist", "mnist", small_sets, ax)
-            for ax, family in zip(axes, ("pixelcnn", "vae"))}
+families = {
+    family: experiment(family, "fashion_mnist", "mnist", small_sets, ax)
+    for ax, family in zip(axes, ("pixelcnn", "vae"))
+}
 finish(fig)
 
 # %%
 # NBVAL_CHECK_OUTPUT
 for family, row in families.items():
-    print(f"{family}: MNIST-test mean BPD < FashionMNIST-test mean BPD:",
-          bool(row["bpd"]["mnist"].mean() < row["bpd"]["fashion_mnist"].mean()))
+    print(
+        f"{family}: MNIST-test mean BPD < FashionMNIST-test mean BPD:",
+        bool(row["bpd"]["mnist"].mean() < row["bpd"]["fashion_mnist"].mean()),
+    )
 
 # %% [markdown]
 # All three families, trained on clothes, find digits more likely. Whatever causes it is shared
@@ -190,9 +205,13 @@ shape_chw = tuple(small_sets["fashion_mnist"].shape[1:])
 constant = scores.constant_images(np.arange(256), shape_chw)
 noise = scores.uniform_noise_images(profile.n_eval, shape_chw, seed=profile.seed)
 fashion_rows = [glow_fashion, *families.values()]
-probe_bpd = {row["label"]: {"constant": scores.bits_per_dim(row["model"], constant, seed=profile.seed, **row["extra"]),
-                            "noise": scores.bits_per_dim(row["model"], noise, seed=profile.seed, **row["extra"])}
-             for row in fashion_rows}
+probe_bpd = {
+    row["label"]: {
+        "constant": scores.bits_per_dim(row["model"], constant, seed=profile.seed, **row["extra"]),
+        "noise": scores.bits_per_dim(row["model"], noise, seed=profile.seed, **row["extra"]),
+    }
+    for row in fashion_rows
+}
 
 fig, ax = plt.subplots(figsize=(6.5, 3.6))
 for label, probes in probe_bpd.items():
@@ -206,17 +225,21 @@ plots.show(fig)
 
 for label, probes in probe_bpd.items():
     best = int(np.argmin(probes["constant"]))
-    print(f"{label:8s} constant 0: {probes['constant'][0]:6.3f}  constant 128: {probes['constant'][128]:6.3f}  "
-          f"best constant v={best}: {probes['constant'][best]:6.3f}  uniform noise: {probes['noise'].mean():6.3f} BPD")
+    print(
+        f"{label:8s} constant 0: {probes['constant'][0]:6.3f}  constant 128: {probes['constant'][128]:6.3f}  "
+        f"best constant v={best}: {probes['constant'][best]:6.3f}  uniform noise: {probes['noise'].mean():6.3f} BPD"
+    )
 
 # %%
 # NBVAL_CHECK_OUTPUT
 for row in fashion_rows:
     probes = probe_bpd[row["label"]]
     most_likely_test_image = min(values.min() for values in row["bpd"].values())
-    print(f"{row['label']}: the best constant image beats every test image: "
-          f"{bool(probes['constant'].min() < most_likely_test_image)}; uniform noise is less likely than the "
-          f"average FashionMNIST test image: {bool(probes['noise'].mean() > row['bpd']['fashion_mnist'].mean())}")
+    print(
+        f"{row['label']}: the best constant image beats every test image: "
+        f"{bool(probes['constant'].min() < most_likely_test_image)}; uniform noise is less likely than the "
+        f"average FashionMNIST test image: {bool(probes['noise'].mean() > row['bpd']['fashion_mnist'].mean())}"
+    )
 
 # %% [markdown]
 # ## Summary table
@@ -227,8 +250,10 @@ for row in fashion_rows:
 # %%
 print(f"{'model':9s} {'trained on':14s} {'in-dist test':>12s} {'OOD':>14s} {'OOD test':>9s} {'AUROC':>6s}")
 for row in results:
-    print(f"{row['label']:9s} {row['train_set']:14s} {row['bpd'][row['train_set']].mean():12.3f} "
-          f"{row['ood_set']:>14s} {row['bpd'][row['ood_set']].mean():9.3f} {row['auroc']:6.3f}")
+    print(
+        f"{row['label']:9s} {row['train_set']:14s} {row['bpd'][row['train_set']].mean():12.3f} "
+        f"{row['ood_set']:>14s} {row['bpd'][row['ood_set']].mean():9.3f} {row['auroc']:6.3f}"
+    )
 
 # %% [markdown]
 # - Every model trained on FashionMNIST gives MNIST the higher likelihood (AUROC < 0.5):
@@ -240,4 +265,4 @@ for row in results:
 #   (low variance), which chapters 06-07 make precise.
 
 # %%
-chapter_footer();
+chapter_footer()

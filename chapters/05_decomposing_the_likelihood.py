@@ -45,8 +45,9 @@ from ood_lib.jacobian import largest_singular_value
 from ood_lib.profile import chapter_footer, chapter_header
 
 profile = chapter_header("05 · Decomposing the likelihood")
-test_sets = {name: data.load_tensor(name, "test", n=profile.n_eval, seed=profile.seed)[0]
-             for name in ("fashion_mnist", "mnist")}
+test_sets = {
+    name: data.load_tensor(name, "test", n=profile.n_eval, seed=profile.seed)[0] for name in ("fashion_mnist", "mnist")
+}
 TITLES = {name: data.get_spec(name).title for name in data.SPECS}
 NUM_DIMS = 28 * 28
 
@@ -81,8 +82,11 @@ def split_likelihood(model: torch.nn.Module) -> dict[str, dict[str, np.ndarray]]
 
 def plot_split(parts: dict[str, dict[str, np.ndarray]], title: str) -> None:
     """Histograms of log p(z), log|det| and log p(x) per test set, each panel on shared bins."""
-    terms = {"log_pz": r"$\log p(z)$ (nats)", "log_det": r"$\log|\det \partial f/\partial x|$ (nats)",
-             "log_px": r"$\log p(x)$ (nats)"}
+    terms = {
+        "log_pz": r"$\log p(z)$ (nats)",
+        "log_det": r"$\log|\det \partial f/\partial x|$ (nats)",
+        "log_px": r"$\log p(x)$ (nats)",
+    }
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
     for ax, (term, label) in zip(axes, terms.items()):
         samples = {f"{TITLES[name]} test": values[term] for name, values in parts.items()}
@@ -96,11 +100,15 @@ def gap_shares(parts: dict[str, dict[str, np.ndarray]], in_set: str, ood_set: st
     """Mean of each term per set, and each term's share of the mean log p(x) gap (OOD minus in-dist)."""
     means = {name: {term: float(values.mean()) for term, values in terms.items()} for name, terms in parts.items()}
     gap = {term: means[ood_set][term] - means[in_set][term] for term in ("log_pz", "log_det", "log_px")}
-    print(f"{'mean (nats)':14s} {TITLES[in_set] + ' test':>18s} {TITLES[ood_set] + ' test':>18s} "
-          f"{'OOD - in':>10s} {'share of gap':>13s}")
+    print(
+        f"{'mean (nats)':14s} {TITLES[in_set] + ' test':>18s} {TITLES[ood_set] + ' test':>18s} "
+        f"{'OOD - in':>10s} {'share of gap':>13s}"
+    )
     for term in ("log_pz", "log_det", "log_px"):
-        print(f"{term:14s} {means[in_set][term]:18.1f} {means[ood_set][term]:18.1f} {gap[term]:10.1f} "
-              f"{gap[term] / gap['log_px']:13.2f}")
+        print(
+            f"{term:14s} {means[in_set][term]:18.1f} {means[ood_set][term]:18.1f} {gap[term]:10.1f} "
+            f"{gap[term] / gap['log_px']:13.2f}"
+        )
     return gap
 
 
@@ -110,10 +118,20 @@ gap_fashion = gap_shares(parts_fashion, "fashion_mnist", "mnist")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("log p(z) + log|det| = log p(x), image by image, and matches the BPD of chapter 04:",
-      bool(np.allclose(parts_fashion["mnist"]["log_px"],
-                       -(scores.bits_per_dim(glow_fashion.model, test_sets["mnist"], seed=profile.seed)
-                         * NUM_DIMS * np.log(2.0) - NUM_DIMS * np.log(256.0)), rtol=1e-5, atol=1e-2)))
+print(
+    "log p(z) + log|det| = log p(x), image by image, and matches the BPD of chapter 04:",
+    bool(
+        np.allclose(
+            parts_fashion["mnist"]["log_px"],
+            -(
+                scores.bits_per_dim(glow_fashion.model, test_sets["mnist"], seed=profile.seed) * NUM_DIMS * np.log(2.0)
+                - NUM_DIMS * np.log(256.0)
+            ),
+            rtol=1e-5,
+            atol=1e-2,
+        )
+    ),
+)
 print("MNIST has the higher mean log p(x):", gap_fashion["log_px"] > 0)
 
 # %%
@@ -148,8 +166,9 @@ print("Glow(MNIST) gives its own test set the higher mean log p(x):", gap_mnist[
 
 # %%
 if data.is_available("cifar10") and data.is_available("svhn"):
-    large_sets = {name: data.load_tensor(name, "test", n=profile.n_eval, seed=profile.seed)[0]
-                  for name in ("cifar10", "svhn")}
+    large_sets = {
+        name: data.load_tensor(name, "test", n=profile.n_eval, seed=profile.seed)[0] for name in ("cifar10", "svhn")
+    }
     glow_cifar = loaded("glow", "cifar10")
     parts_cifar = {}
     for name, x_uint8 in large_sets.items():
@@ -158,9 +177,11 @@ if data.is_available("cifar10") and data.is_available("svhn"):
     plot_split(parts_cifar, "Glow trained on CIFAR-10")
     gap_shares(parts_cifar, "cifar10", "svhn")
 else:
-    print("CIFAR-10 or SVHN absent: skipped (run `make data` where there is internet). The paper's "
-          "Figure 4a, b split CIFAR-10 vs SVHN this way; its Figure 4c shows that a constant-volume "
-          "Glow still gives SVHN the higher likelihood (section 3 below).")
+    print(
+        "CIFAR-10 or SVHN absent: skipped (run `make data` where there is internet). The paper's "
+        "Figure 4a, b split CIFAR-10 vs SVHN this way; its Figure 4c shows that a constant-volume "
+        "Glow still gives SVHN the higher likelihood (section 3 below)."
+    )
 
 # %% [markdown]
 # ## 2. Where the volume comes from
@@ -171,6 +192,7 @@ else:
 # affine couplings, $\sum \log \sigma(x)$, depend on the image. `Glow.log_det_per_step` returns
 # the two parts for each level $\ell$ and step $k$.
 
+
 # %%
 def per_step_means(model: torch.nn.Module, x_uint8: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """(channel-map part [L, K], mean coupling part [L, K]) of the volume term, nats."""
@@ -178,7 +200,7 @@ def per_step_means(model: torch.nn.Module, x_uint8: torch.Tensor) -> tuple[np.nd
     coupling_sum, count = 0.0, 0
     with torch.no_grad():
         for start in range(0, len(x_uint8), 500):
-            x = dequantize(x_uint8[start:start + 500], generator).to(next(model.parameters()).device)
+            x = dequantize(x_uint8[start : start + 500], generator).to(next(model.parameters()).device)
             channel_map, coupling = model.log_det_per_step(x)
             coupling_sum = coupling_sum + coupling.sum(dim=0).double().cpu()
             count += len(x)
@@ -210,17 +232,23 @@ plots.show(fig)
 coupling_gap = step_parts["mnist"][1] - step_parts["fashion_mnist"][1]
 largest = np.unravel_index(np.argmax(np.abs(coupling_gap)), coupling_gap.shape)
 print(f"Input-independent part (ActNorm + 1x1 convs): {channel_map.sum():.1f} nats for every image")
-print(f"Coupling part, mean: FashionMNIST {step_parts['fashion_mnist'][1].sum():.1f}, "
-      f"MNIST {step_parts['mnist'][1].sum():.1f} nats")
-print(f"Coupling gap (MNIST - FashionMNIST) per level: "
-      + ", ".join(f"level {level + 1}: {coupling_gap[level].sum():+.1f}" for level in range(levels)))
+print(
+    f"Coupling part, mean: FashionMNIST {step_parts['fashion_mnist'][1].sum():.1f}, "
+    f"MNIST {step_parts['mnist'][1].sum():.1f} nats"
+)
+print(
+    "Coupling gap (MNIST - FashionMNIST) per level: "
+    + ", ".join(f"level {level + 1}: {coupling_gap[level].sum():+.1f}" for level in range(levels))
+)
 print(f"Largest single step: level {largest[0] + 1}, step {largest[1] + 1}: {coupling_gap[largest]:+.1f} nats")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 volume_gap_from_steps = coupling_gap.sum()
-print("The per-step coupling gaps add up to the whole volume-term gap of section 1:",
-      bool(abs(volume_gap_from_steps - gap_fashion["log_det"]) < 1e-3 * max(1.0, abs(gap_fashion["log_det"]))))
+print(
+    "The per-step coupling gaps add up to the whole volume-term gap of section 1:",
+    bool(abs(volume_gap_from_steps - gap_fashion["log_det"]) < 1e-3 * max(1.0, abs(gap_fashion["log_det"]))),
+)
 
 # %% [markdown]
 # The grey bars are large (they carry most of the volume term) but cannot favour either data
@@ -250,8 +278,10 @@ print(f"CV-Glow log|det df/dx| = {all_log_dets[0]:.4f} nats for all {all_log_det
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("Spread (max - min) of CV-Glow's log|det| over training images, MNIST, noise and constants:",
-      float(all_log_dets.max() - all_log_dets.min()))
+print(
+    "Spread (max - min) of CV-Glow's log|det| over training images, MNIST, noise and constants:",
+    float(all_log_dets.max() - all_log_dets.min()),
+)
 
 # %% [markdown]
 # The volume term is now literally one number. Does MNIST still win?
@@ -260,8 +290,13 @@ print("Spread (max - min) of CV-Glow's log|det| over training images, MNIST, noi
 cv_bpd = {name: scores.bits_per_dim(cv_glow.model, x, seed=profile.seed) for name, x in test_sets.items()}
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.6))
 samples = {f"{TITLES[name]} test": values for name, values in cv_bpd.items()}
-plots.histograms(axes[0], samples, plots.shared_bins(list(samples.values())),
-                 xlabel="bits per dimension (lower = more likely)", title="CV-Glow trained on FashionMNIST")
+plots.histograms(
+    axes[0],
+    samples,
+    plots.shared_bins(list(samples.values())),
+    xlabel="bits per dimension (lower = more likely)",
+    title="CV-Glow trained on FashionMNIST",
+)
 history = cv_glow.history
 for key, values in history["eval"].items():
     label = f"FashionMNIST {key}" if key in ("train", "test") else f"{TITLES[key]} test (OOD)"
@@ -275,10 +310,14 @@ plots.show(fig)
 
 cv_auroc = scores.auroc(-cv_bpd["fashion_mnist"], -cv_bpd["mnist"])
 mnist_lower = [ood < test for ood, test in zip(history["eval"]["mnist"], history["eval"]["test"])]
-print(f"CV-Glow: FashionMNIST-test {cv_bpd['fashion_mnist'].mean():.3f}, MNIST-test {cv_bpd['mnist'].mean():.3f} BPD; "
-      f"AUROC {cv_auroc:.3f}")
-print(f"MNIST below FashionMNIST-test at {sum(mnist_lower)} of {len(mnist_lower)} evaluations during training "
-      f"(the first, step 0, is the untrained model)")
+print(
+    f"CV-Glow: FashionMNIST-test {cv_bpd['fashion_mnist'].mean():.3f}, MNIST-test {cv_bpd['mnist'].mean():.3f} BPD; "
+    f"AUROC {cv_auroc:.3f}"
+)
+print(
+    f"MNIST below FashionMNIST-test at {sum(mnist_lower)} of {len(mnist_lower)} evaluations during training "
+    f"(the first, step 0, is the untrained model)"
+)
 print("CV-Glow still gives MNIST the lower mean BPD:", bool(cv_bpd["mnist"].mean() < cv_bpd["fashion_mnist"].mean()))
 
 # %% [markdown]
@@ -293,8 +332,10 @@ for label, trained in (("Glow", glow_fashion), ("CV-Glow", cv_glow)):
     bpd = {name: scores.bits_per_dim(trained.model, x, seed=profile.seed) for name, x in test_sets.items()}
     train_bpd = scores.bits_per_dim(trained.model, train_subset, seed=profile.seed).mean()
     comparison[label] = scores.auroc(-bpd["fashion_mnist"], -bpd["mnist"])
-    print(f"{label:10s} {train_bpd:19.3f} {bpd['fashion_mnist'].mean():18.3f} {bpd['mnist'].mean():11.3f} "
-          f"{comparison[label]:6.3f}")
+    print(
+        f"{label:10s} {train_bpd:19.3f} {bpd['fashion_mnist'].mean():18.3f} {bpd['mnist'].mean():11.3f} "
+        f"{comparison[label]:6.3f}"
+    )
 print("Paper (Glow, full scale): FashionMNIST train 2.902, test 2.958, MNIST test 1.833")
 
 # %% [markdown]
@@ -316,18 +357,20 @@ print("Paper (Glow, full scale): FashionMNIST train 2.902, test 2.958, MNIST tes
 # one Jacobian-vector and one vector-Jacobian product per iteration, no $784\times784$
 # matrix), and compare $D \log L(x)$ with the actual $\log|\det|$.
 
+
 # %%
 def flat_latents(model: torch.nn.Module):
     def latents(x: torch.Tensor) -> torch.Tensor:
         zs, _ = model(x)
         return torch.cat([z.flatten(1) for z in zs], dim=1)
+
     return latents
 
 
 lipschitz = {}
 generator = torch.Generator().manual_seed(profile.seed)
 for name, x_uint8 in test_sets.items():
-    x = dequantize(x_uint8[:profile.n_jacobian], generator).to(next(glow_fashion.model.parameters()).device)
+    x = dequantize(x_uint8[: profile.n_jacobian], generator).to(next(glow_fashion.model.parameters()).device)
     spectral_norm = largest_singular_value(flat_latents(glow_fashion.model), x, num_iterations=30)
     with torch.no_grad():
         _, log_det = glow_fashion.model.log_prob_parts(x)
@@ -347,17 +390,25 @@ fig.tight_layout()
 plots.show(fig)
 
 for name, values in lipschitz.items():
-    print(f"{TITLES[name]:13s} L(x): median {np.exp(np.median(values['log_L'])):6.2f}, max {np.exp(values['log_L'].max()):6.2f};"
-          f"  D log L(x) - log|det|: median {np.median(NUM_DIMS * values['log_L'] - values['log_det']):7.0f} nats")
+    lipschitz_constant = np.exp(values["log_L"])
+    slack = NUM_DIMS * values["log_L"] - values["log_det"]
+    print(
+        f"{TITLES[name]:13s} L(x): median {np.median(lipschitz_constant):6.2f}, max {lipschitz_constant.max():6.2f};"
+        f"  D log L(x) - log|det|: median {np.median(slack):7.0f} nats"
+    )
 global_log_L = max(values["log_L"].max() for values in lipschitz.values())
-print(f"Largest L over these {2 * profile.n_jacobian} images: {np.exp(global_log_L):.2f}, "
-      f"so D log L = {NUM_DIMS * global_log_L:.0f} nats; the largest log|det| among them: "
-      f"{max(values['log_det'].max() for values in lipschitz.values()):.0f} nats")
+print(
+    f"Largest L over these {2 * profile.n_jacobian} images: {np.exp(global_log_L):.2f}, "
+    f"so D log L = {NUM_DIMS * global_log_L:.0f} nats; the largest log|det| among them: "
+    f"{max(values['log_det'].max() for values in lipschitz.values()):.0f} nats"
+)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("Hadamard's bound log|det| <= D log L(x) holds for every image checked:",
-      all(bool(np.all(values["log_det"] <= NUM_DIMS * values["log_L"] + 1e-3)) for values in lipschitz.values()))
+print(
+    "Hadamard's bound log|det| <= D log L(x) holds for every image checked:",
+    all(bool(np.all(values["log_det"] <= NUM_DIMS * values["log_L"] + 1e-3)) for values in lipschitz.values()),
+)
 
 # %% [markdown]
 # Power iteration approaches $s_1(x)$ from below, so a failure of this check would mean the
@@ -381,12 +432,18 @@ z = torch.randn(20000, D, generator=torch.Generator().manual_seed(profile.seed),
 log_p_samples = -0.5 * D * np.log(2 * np.pi) - 0.5 * (z**2).sum(dim=1)
 log_p_mode = -0.5 * D * np.log(2 * np.pi)
 radius = z.norm(dim=1)
-print(f"radius of samples: mean {radius.mean():.2f} (sqrt(D) = {np.sqrt(D):.2f}), std {radius.std():.2f}, "
-      f"min {radius.min():.2f}")
-print(f"log p at the mode: {log_p_mode:.1f} nats; samples: mean {log_p_samples.mean():.1f}, "
-      f"std {log_p_samples.std():.1f}, best of 20000: {log_p_samples.max():.1f}")
-print(f"the mode beats the best sample by {log_p_mode - log_p_samples.max():.0f} nats "
-      f"= {(log_p_mode - log_p_samples.max()) / log_p_samples.std():.0f} standard deviations of log p(samples)")
+print(
+    f"radius of samples: mean {radius.mean():.2f} (sqrt(D) = {np.sqrt(D):.2f}), std {radius.std():.2f}, "
+    f"min {radius.min():.2f}"
+)
+print(
+    f"log p at the mode: {log_p_mode:.1f} nats; samples: mean {log_p_samples.mean():.1f}, "
+    f"std {log_p_samples.std():.1f}, best of 20000: {log_p_samples.max():.1f}"
+)
+print(
+    f"the mode beats the best sample by {log_p_mode - log_p_samples.max():.0f} nats "
+    f"= {(log_p_mode - log_p_samples.max()) / log_p_samples.std():.0f} standard deviations of log p(samples)"
+)
 
 fig, ax = plt.subplots(figsize=(6.5, 3.2))
 ax.hist(log_p_samples.numpy(), bins=60, density=True, alpha=0.7, label="log p(z) of samples")
@@ -401,8 +458,10 @@ plots.show(fig)
 # %%
 # NBVAL_CHECK_OUTPUT
 print("every sample is less likely than the mode:", bool((log_p_samples < log_p_mode).all()))
-print("at least 99.9% of samples sit within 10% of radius sqrt(D):",
-      bool(((radius / np.sqrt(D) - 1).abs() < 0.1).double().mean() >= 0.999))
+print(
+    "at least 99.9% of samples sit within 10% of radius sqrt(D):",
+    bool(((radius / np.sqrt(D) - 1).abs() < 0.1).double().mean() >= 0.999),
+)
 
 # %% [markdown]
 # High likelihood and "looks like the training data" are different things. The typical set
@@ -442,4 +501,4 @@ print("at least 99.9% of samples sit within 10% of radius sqrt(D):",
 #    $\sqrt{D}/2$ of the mode. *Hint: $\|z\|^2 \sim \chi^2_D$; use `scipy.stats.chi2.cdf`.*
 
 # %%
-chapter_footer();
+chapter_footer()

@@ -48,8 +48,9 @@ def brute_force_log_abs_det(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor
     return torch.linalg.slogdet(jacobians)[1]
 
 
-def largest_singular_value(fn: Callable[[Tensor], Tensor], x: Tensor, num_iterations: int = 30,
-                           seed: int = 0) -> Tensor:
+def largest_singular_value(
+    fn: Callable[[Tensor], Tensor], x: Tensor, num_iterations: int = 30, seed: int = 0
+) -> Tensor:
     r"""Power-iteration estimate of \|\partial fn / \partial x\|_2 at each example, shape (N,).
 
     Iterates :math:`v \leftarrow J^\top J v / \|J^\top J v\|` from a seeded random start

@@ -33,8 +33,9 @@ _FIT_CHUNK = 4096
 def _check_images(x_uint8: np.ndarray, pixel_shape: tuple[int, ...] | None = None) -> None:
     """Raise unless ``x_uint8`` is a uint8 array (N, *pixel_shape) with N >= 1."""
     if not isinstance(x_uint8, np.ndarray) or x_uint8.dtype != np.uint8:
-        raise TypeError(f"Expected a uint8 numpy array of images, got {type(x_uint8).__name__} "
-                        f"{getattr(x_uint8, 'dtype', '')}.")
+        raise TypeError(
+            f"Expected a uint8 numpy array of images, got {type(x_uint8).__name__} {getattr(x_uint8, 'dtype', '')}."
+        )
     if x_uint8.ndim < 2 or len(x_uint8) == 0:
         raise ValueError(f"Expected images (N, *pixel_shape) with N >= 1, got shape {x_uint8.shape}.")
     if pixel_shape is not None and tuple(x_uint8.shape[1:]) != tuple(pixel_shape):
@@ -83,7 +84,7 @@ class PixelHistogram:
         offsets = NUM_VALUES * np.arange(num_dims, dtype=np.int64)
         counts = np.zeros(num_dims * NUM_VALUES, dtype=np.int64)
         for start in range(0, len(x_uint8), _FIT_CHUNK):
-            block = x_uint8[start:start + _FIT_CHUNK].reshape(-1, num_dims).astype(np.int64) + offsets
+            block = x_uint8[start : start + _FIT_CHUNK].reshape(-1, num_dims).astype(np.int64) + offsets
             counts += np.bincount(block.ravel(), minlength=num_dims * NUM_VALUES)
         probs = (counts.reshape(*pixel_shape, NUM_VALUES) + alpha) / (len(x_uint8) + NUM_VALUES * alpha)
         return cls(np.log(probs))
@@ -164,7 +165,7 @@ class PixelGaussian:
         total = np.zeros(pixel_shape, dtype=np.int64)
         total_sq = np.zeros(pixel_shape, dtype=np.int64)
         for start in range(0, len(x_uint8), _FIT_CHUNK):
-            block = x_uint8[start:start + _FIT_CHUNK].astype(np.int64)
+            block = x_uint8[start : start + _FIT_CHUNK].astype(np.int64)
             total += block.sum(axis=0)
             total_sq += np.square(block).sum(axis=0)
         count = len(x_uint8)
@@ -221,8 +222,7 @@ class PixelGaussian:
         _check_images(x_uint8, self.pixel_shape)
         centre = (x_uint8 + 0.5) * BIN_WIDTH
         mean_square = (centre - self.mean) ** 2 + BIN_WIDTH**2 / 12.0
-        per_pixel = (-0.5 * _LOG_2PI - np.log(self.std) - self._log_normaliser
-                     - mean_square / (2.0 * self.std**2))
+        per_pixel = -0.5 * _LOG_2PI - np.log(self.std) - self._log_normaliser - mean_square / (2.0 * self.std**2)
         return per_pixel.reshape(len(x_uint8), -1).sum(axis=1)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -74,8 +74,9 @@ class MaskedConv2d(nn.Conv2d):
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
         super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
-        self.register_buffer("mask", causal_mask(out_channels, in_channels, kernel_size, num_colours, mask_type),
-                             persistent=False)
+        self.register_buffer(
+            "mask", causal_mask(out_channels, in_channels, kernel_size, num_colours, mask_type), persistent=False
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         """conv(x, weight * mask) + bias."""
@@ -181,7 +182,7 @@ class PixelCNN(nn.Module):
         for row in range(height):
             for column in range(width):
                 for colour in range(num_colours):
-                    logits = self(x_uint8[:, :, :row + 1])[:, colour, :, row, column]
+                    logits = self(x_uint8[:, :, : row + 1])[:, colour, :, row, column]
                     draws = torch.multinomial(F.softmax(logits.double(), dim=1), 1, generator=generator)
                     x_uint8[:, colour, row, column] = draws[:, 0].to(torch.uint8)
         return x_uint8

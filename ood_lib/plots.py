@@ -10,7 +10,7 @@ import seaborn as sns
 
 
 def use_png_figures() -> None:
-    """The book's seaborn theme; inline figures as PNG only (no SVG), at a readable resolution; Agg outside notebooks."""
+    """Set the book's seaborn theme; inline figures as PNG only (no SVG), readable resolution; Agg outside notebooks."""
     try:
         from IPython import get_ipython
         from matplotlib_inline.backend_inline import set_matplotlib_formats
@@ -28,6 +28,7 @@ def show(fig: plt.Figure) -> None:
     """Display ``fig`` (inline in a notebook) and close it so figures never pile up."""
     try:
         from IPython.display import display
+
         display(fig)
     finally:
         plt.close(fig)
@@ -43,7 +44,7 @@ def image_grid(x_uint8: np.ndarray, n_rows: int, n_cols: int, pad: int = 1) -> n
     for index in range(count):
         row, col = divmod(index, n_cols)
         top, left = pad + row * (height + pad), pad + col * (width + pad)
-        grid[top:top + height, left:left + width] = x_uint8[index]
+        grid[top : top + height, left : left + width] = x_uint8[index]
     return grid
 
 
@@ -71,12 +72,12 @@ def shared_bins(arrays: list[np.ndarray], count: int = 60, clip_percent: float =
     return np.linspace(low, high, count + 1)
 
 
-def histograms(ax: plt.Axes, samples: dict[str, np.ndarray], bins: np.ndarray, xlabel: str,
-               title: str | None = None) -> None:
+def histograms(
+    ax: plt.Axes, samples: dict[str, np.ndarray], bins: np.ndarray, xlabel: str, title: str | None = None
+) -> None:
     """Density histograms of each labelled sample on the same ``bins`` (seaborn ``histplot``)."""
     for label, values in samples.items():
-        sns.histplot(x=np.asarray(values), bins=bins, stat="density", alpha=0.5, label=label, ax=ax,
-                     edgecolor="none")
+        sns.histplot(x=np.asarray(values), bins=bins, stat="density", alpha=0.5, label=label, ax=ax, edgecolor="none")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
     if title:

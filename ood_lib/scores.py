@@ -22,8 +22,14 @@ from .bpd import dequantize
 
 
 @torch.no_grad()
-def _per_batch(model: nn.Module, x_uint8: torch.Tensor, batch_size: int, seed: int, device: torch.device | None,
-               score: Callable[[torch.Tensor, torch.Generator], tuple[torch.Tensor, ...]]) -> list[np.ndarray]:
+def _per_batch(
+    model: nn.Module,
+    x_uint8: torch.Tensor,
+    batch_size: int,
+    seed: int,
+    device: torch.device | None,
+    score: Callable[[torch.Tensor, torch.Generator], tuple[torch.Tensor, ...]],
+) -> list[np.ndarray]:
     """Apply ``score(batch_on_device, generator)`` to uint8 NCHW images in batches, in eval mode.
 
     One generator seeded with ``seed`` serves every batch, so two scores with the same seed
@@ -36,21 +42,35 @@ def _per_batch(model: nn.Module, x_uint8: torch.Tensor, batch_size: int, seed: i
     was_training = model.training
     model.eval()
     try:
-        outputs = [score(x_uint8[start:start + batch_size].to(device), generator)
-                   for start in range(0, len(x_uint8), batch_size)]
+        outputs = [
+            score(x_uint8[start : start + batch_size].to(device), generator)
+            for start in range(0, len(x_uint8), batch_size)
+        ]
     finally:
         model.train(was_training)
     return [torch.cat([output[index].cpu() for output in outputs]).double().numpy() for index in range(len(outputs[0]))]
 
 
-def bits_per_dim(model: nn.Module, x_uint8: torch.Tensor, batch_size: int = 256, seed: int = 0,
-                 device: torch.device | None = None, **kwargs: object) -> np.ndarray:
+def bits_per_dim(
+    model: nn.Module,
+    x_uint8: torch.Tensor,
+    batch_size: int = 256,
+    seed: int = 0,
+    device: torch.device | None = None,
+    **kwargs: object,
+) -> np.ndarray:
     """Per-example BPD of uint8 NCHW images under ``model``, in batches, with seeded dequantization noise.
 
     Extra keyword arguments go to ``model.bits_per_dim`` (e.g. ``num_samples`` for a VAE).
     """
-    (bpd,) = _per_batch(model, x_uint8, batch_size, seed, device,
-                        lambda batch, generator: (model.bits_per_dim(batch, generator=generator, **kwargs),))
+    (bpd,) = _per_batch(
+        model,
+        x_uint8,
+        batch_size,
+        seed,
+        device,
+        lambda batch, generator: (model.bits_per_dim(batch, generator=generator, **kwargs),),
+    )
     return bpd
 
 
@@ -63,7 +83,7 @@ def auroc(in_scores: np.ndarray, out_scores: np.ndarray) -> float:
     if in_scores.size == 0 or out_scores.size == 0:
         raise ValueError("AUROC needs at least one in-distribution and one OOD score.")
     ranks = rankdata(np.concatenate([in_scores, out_scores]))
-    u_statistic = ranks[:in_scores.size].sum() - in_scores.size * (in_scores.size + 1) / 2
+    u_statistic = ranks[: in_scores.size].sum() - in_scores.size * (in_scores.size + 1) / 2
     return float(u_statistic / (in_scores.size * out_scores.size))
 
 
@@ -81,13 +101,20 @@ def uniform_noise_images(n: int, shape_chw: tuple[int, int, int], seed: int = 0)
     return torch.randint(0, 256, (n, *shape_chw), generator=generator, dtype=torch.uint8)
 
 
-def log_prob_parts(model: nn.Module, x_uint8: torch.Tensor, batch_size: int = 256, seed: int = 0,
-                   device: torch.device | None = None) -> tuple[np.ndarray, np.ndarray]:
+def log_prob_parts(
+    model: nn.Module, x_uint8: torch.Tensor, batch_size: int = 256, seed: int = 0, device: torch.device | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-example (log p(z), log|det df/dx|) in nats of a flow on uint8 NCHW images.
 
     The images are dequantized as in :func:`bits_per_dim` (same ``seed``, same noise), so
     ``bits_per_dim_from_log_prob(log_pz + log_det, D)`` reproduces :func:`bits_per_dim`.
     """
-    log_pz, log_det = _per_batch(model, x_uint8, batch_size, seed, device,
-                                 lambda batch, generator: model.log_prob_parts(dequantize(batch, generator)))
+    log_pz, log_det = _per_batch(
+        model,
+        x_uint8,
+        batch_size,
+        seed,
+        device,
+        lambda batch, generator: model.log_prob_parts(dequantize(batch, generator)),
+    )
     return log_pz, log_det

@@ -16,7 +16,7 @@ def pixel_mean_std(x_uint8: np.ndarray, scale: float = 255.0, chunk: int = 10000
     """Mean and standard deviation over every pixel of ``x_uint8 / scale`` (float64, chunked)."""
     total, total_sq, count = 0.0, 0.0, 0
     for start in range(0, len(x_uint8), chunk):
-        block = x_uint8[start:start + chunk].astype(np.float64) / scale
+        block = x_uint8[start : start + chunk].astype(np.float64) / scale
         total += block.sum()
         total_sq += np.square(block).sum()
         count += block.size

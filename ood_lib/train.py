@@ -103,7 +103,7 @@ def batch_indices(step: int, n_examples: int, batch_size: int, seed: int) -> tor
     epoch, position = divmod(step, batches_per_epoch)
     generator = torch.Generator().manual_seed(_derived_seed(seed, _SHUFFLE_STREAM, epoch))
     permutation = torch.randperm(n_examples, generator=generator)
-    return permutation[position * batch_size:(position + 1) * batch_size]
+    return permutation[position * batch_size : (position + 1) * batch_size]
 
 
 def _seeded_generator(device: torch.device, *keys: int) -> torch.Generator:
@@ -125,8 +125,9 @@ def data_fingerprint(x_uint8: torch.Tensor) -> dict:
     return {"shape": list(x_uint8.shape), "sha1": digest}
 
 
-def run_config(model: nn.Module, x_train: torch.Tensor, config: TrainConfig,
-               eval_sets: dict[str, torch.Tensor] | None = None) -> dict:
+def run_config(
+    model: nn.Module, x_train: torch.Tensor, config: TrainConfig, eval_sets: dict[str, torch.Tensor] | None = None
+) -> dict:
     """Everything that determines a training run's result and history, as plain JSON data.
 
     Model class and config, training config and fingerprints of the training and
@@ -170,7 +171,7 @@ def mean_bits_per_dim(model: nn.Module, x_uint8: torch.Tensor, device: torch.dev
     generator = _seeded_generator(device, seed, _EVAL_NOISE_STREAM)
     total = 0.0
     for start in range(0, len(x_uint8), EVAL_BATCH_SIZE):
-        batch = x_uint8[start:start + EVAL_BATCH_SIZE].to(device)
+        batch = x_uint8[start : start + EVAL_BATCH_SIZE].to(device)
         total += model.bits_per_dim(batch, generator=generator).double().sum().item()
     model.train(was_training)
     return total / len(x_uint8)
@@ -313,8 +314,11 @@ def train(
             if step % config.eval_every == 0 or finished:
                 evaluate(float(np.mean(losses_since_eval)))
                 losses_since_eval.clear()
-                bar.set_postfix(loss_bpd=f"{loss_value:.3f}", refresh=False,
-                                **{f"{name}_bpd": f"{values[-1]:.3f}" for name, values in history["eval"].items()})
+                bar.set_postfix(
+                    loss_bpd=f"{loss_value:.3f}",
+                    refresh=False,
+                    **{f"{name}_bpd": f"{values[-1]:.3f}" for name, values in history["eval"].items()},
+                )
             if step % config.checkpoint_every == 0 or finished:
                 history["wall_time_s"] = time_before_session + time.perf_counter() - session_start
                 save_checkpoint()

@@ -67,16 +67,21 @@ class VAE(nn.Module):
         bottleneck_size = math.prod(bottleneck_shape)
 
         self.encoder = nn.Sequential(
-            nn.Conv2d(num_colours, hidden, 4, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(hidden, 2 * hidden, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(num_colours, hidden, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(hidden, 2 * hidden, 4, stride=2, padding=1),
+            nn.ReLU(),
             nn.Flatten(),
             nn.Linear(bottleneck_size, 2 * latent_dim),
         )
         self.decoder = nn.Sequential(
-            nn.Linear(latent_dim, bottleneck_size), nn.ReLU(),
+            nn.Linear(latent_dim, bottleneck_size),
+            nn.ReLU(),
             nn.Unflatten(1, bottleneck_shape),
-            nn.ConvTranspose2d(2 * hidden, hidden, 4, stride=2, padding=1), nn.ReLU(),
-            nn.ConvTranspose2d(hidden, hidden, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(2 * hidden, hidden, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(hidden, hidden, 4, stride=2, padding=1),
+            nn.ReLU(),
             nn.Conv2d(hidden, NUM_LEVELS * num_colours, 1),
         )
 
@@ -115,8 +120,9 @@ class VAE(nn.Module):
         index = x_uint8.to(device=log_probs.device, dtype=torch.long).unsqueeze(2)
         return log_probs.gather(2, index).flatten(1).sum(1)
 
-    def log_prob(self, x_uint8: Tensor, num_samples: int = DEFAULT_IWAE_SAMPLES,
-                 generator: torch.Generator | None = None) -> Tensor:
+    def log_prob(
+        self, x_uint8: Tensor, num_samples: int = DEFAULT_IWAE_SAMPLES, generator: torch.Generator | None = None
+    ) -> Tensor:
         r"""One-draw estimate of the importance-weighted bound L_K(x) <= log p(x), in nats, shape (N,).
 
         With K = ``num_samples`` reparameterised draws z_k = mu + sigma * eps_k,

@@ -45,8 +45,13 @@ def _glow_builder(coupling: str | None) -> ModelBuilder:
     def build(profile: Profile, image_shape_hwc: tuple[int, int, int]) -> nn.Module:
         architecture = profile.glow(image_shape_hwc)
         height, width, channels = image_shape_hwc
-        return Glow(image_shape=(channels, height, width), levels=architecture.levels, steps=architecture.steps,
-                    hidden=architecture.hidden, coupling=coupling or architecture.coupling)
+        return Glow(
+            image_shape=(channels, height, width),
+            levels=architecture.levels,
+            steps=architecture.steps,
+            hidden=architecture.hidden,
+            coupling=coupling or architecture.coupling,
+        )
 
     return build
 
@@ -89,8 +94,10 @@ class TrainedModel:
         """One line for a chapter: loaded or trained now, steps, training time and device."""
         how = "loaded from the model cache" if self.from_cache else "trained now"
         device = self.history.get("device", "an unrecorded device")
-        return (f"{how} ({self.path.name}); {self.config['train']['n_steps']} steps, "
-                f"trained in {self.train_seconds / 60:.1f} min on {device}")
+        return (
+            f"{how} ({self.path.name}); {self.config['train']['n_steps']} steps, "
+            f"trained in {self.train_seconds / 60:.1f} min on {device}"
+        )
 
 
 def model_path(model_name: str, train_set: str, profile: Profile) -> Path:
@@ -117,8 +124,9 @@ def _zoo_config(model_name: str, model: nn.Module, train_set: str, profile: Prof
     return json.loads(json.dumps(description))
 
 
-def _load_training_data(train_set: str, model_name: str, subset_size: int | None,
-                        seed: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def _load_training_data(
+    train_set: str, model_name: str, subset_size: int | None, seed: int
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The training subset and the test splits evaluated during training (keys ``test``, partner name)."""
     try:
         x_train, _ = data.load(train_set, "train")
@@ -161,23 +169,33 @@ def get(model_name: str, train_set: str, profile: Profile | None = None, *, prog
         stored = torch.load(path, map_location="cpu", weights_only=False)
         if stored["config"] == wanted_config:
             model.load_state_dict(stored["model_state"])
-            return TrainedModel(model.to(device).eval(), stored["config"], stored["history"],
-                                stored["train_seconds"], path, from_cache=True)
+            return TrainedModel(
+                model.to(device).eval(),
+                stored["config"],
+                stored["history"],
+                stored["train_seconds"],
+                path,
+                from_cache=True,
+            )
 
     x_train, eval_sets = _load_training_data(train_set, model_name, train_config.n_train, train_config.seed)
     checkpoint_path = path.with_suffix(".ckpt.pt")
     stored_run = read_run_config(checkpoint_path)
     if stored_run is not None and stored_run != run_config(model, x_train, train_config, eval_sets):
         checkpoint_path.unlink()  # a checkpoint of an outdated configuration
-    history = train(model, x_train, train_config, checkpoint_path, eval_sets=eval_sets, device=device,
-                    progress=progress)
+    history = train(
+        model, x_train, train_config, checkpoint_path, eval_sets=eval_sets, device=device, progress=progress
+    )
 
     cpu_state = {name: value.detach().cpu() for name, value in model.state_dict().items()}
-    stored = {"config": wanted_config, "model_state": cpu_state, "history": history,
-              "train_seconds": history["wall_time_s"]}
+    stored = {
+        "config": wanted_config,
+        "model_state": cpu_state,
+        "history": history,
+        "train_seconds": history["wall_time_s"],
+    }
     write_atomically(path, lambda target: torch.save(stored, target))
     readable = {key: value for key, value in stored.items() if key != "model_state"}
-    write_atomically(path.with_suffix(".json"),
-                      lambda target: target.write_text(json.dumps(readable, indent=1)))
+    write_atomically(path.with_suffix(".json"), lambda target: target.write_text(json.dumps(readable, indent=1)))
     checkpoint_path.unlink(missing_ok=True)
     return TrainedModel(model.eval(), wanted_config, history, history["wall_time_s"], path, from_cache=False)

@@ -1,7 +1,7 @@
 """Execute every chapter (``chapters/NN_*.py``) in order and write its executed ``.ipynb``.
 
-    python scripts/execute_chapters.py            # all chapters, profile from $OOD_PROFILE
-    python scripts/execute_chapters.py 00 03      # only chapters whose name starts with 00 or 03
+python scripts/execute_chapters.py            # all chapters, profile from $OOD_PROFILE
+python scripts/execute_chapters.py 00 03      # only chapters whose name starts with 00 or 03
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ def execute(source: Path, timeout_s: int) -> float:
     notebook.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     start = time.perf_counter()
-    client = nbclient.NotebookClient(notebook, timeout=timeout_s, kernel_name="python3",
-                                     resources={"metadata": {"path": str(CHAPTER_DIR)}})
+    client = nbclient.NotebookClient(
+        notebook, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(CHAPTER_DIR)}}
+    )
     client.execute()
     jupytext.write(notebook, source.with_suffix(".ipynb"))
     return time.perf_counter() - start
@@ -56,8 +57,10 @@ def main() -> int:
             print(f"[{index}/{len(sources)}] {source.stem} FAILED:\n{error}", file=sys.stderr)
             return 1
         total += seconds
-        print(f"[{index}/{len(sources)}] {source.stem} done in {seconds:.1f} s -> {source.with_suffix('.ipynb').name}",
-              flush=True)
+        print(
+            f"[{index}/{len(sources)}] {source.stem} done in {seconds:.1f} s -> {source.with_suffix('.ipynb').name}",
+            flush=True,
+        )
     print(f"All {len(sources)} chapters executed in {total:.1f} s.")
     return 0
 

@@ -57,10 +57,32 @@ def test_plain_squeeze_is_contiguous_nchw_with_the_same_values() -> None:
 @pytest.mark.parametrize("implementation", ["ood_lib", "plain"])
 def test_benchmark_ends_with_images_per_second(implementation: str) -> None:
     completed = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "train_throughput.py"), "--shape", "8,8,1", "--levels", "2",
-         "--steps", "1", "--hidden", "8", "--batch", "4", "--iters", "2", "--warmup", "1", "--threads", "1",
-         "--implementation", implementation],
-        capture_output=True, text=True, check=True, timeout=120,
+        [
+            sys.executable,
+            str(BENCHMARKS / "train_throughput.py"),
+            "--shape",
+            "8,8,1",
+            "--levels",
+            "2",
+            "--steps",
+            "1",
+            "--hidden",
+            "8",
+            "--batch",
+            "4",
+            "--iters",
+            "2",
+            "--warmup",
+            "1",
+            "--threads",
+            "1",
+            "--implementation",
+            implementation,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     lines = completed.stdout.strip().splitlines()
     key, value = lines[-1].split("=")
@@ -70,9 +92,22 @@ def test_benchmark_ends_with_images_per_second(implementation: str) -> None:
 
 def test_conv_layer_report_covers_every_coupling_convolution() -> None:
     completed = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "conv_layers.py"), "--batch", "2", "--repeats", "1", "--threads", "1",
-         "--clock-ghz", "2.0"],
-        capture_output=True, text=True, check=True, timeout=120,
+        [
+            sys.executable,
+            str(BENCHMARKS / "conv_layers.py"),
+            "--batch",
+            "2",
+            "--repeats",
+            "1",
+            "--threads",
+            "1",
+            "--clock-ghz",
+            "2.0",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     lines = completed.stdout.splitlines()
     assert lines[0].startswith("nominal FMA peak: 1 cores x 2.000 GHz x 32 FLOP/cycle = 64.0 GFLOP/s")
@@ -86,11 +121,20 @@ def test_comparison_summary_takes_the_speed_up_within_each_round(capsys: pytest.
     from compare import SHAPES, print_summary
 
     shape_a, shape_b = SHAPES
-    results = {(shape_a, "plain"): [100.0, 50.0, 60.0], (shape_a, "fast"): [150.0, 100.0, 90.0],
-               (shape_b, "plain"): [10.0, 20.0, 30.0], (shape_b, "fast"): [10.0, 20.0, 30.0]}
+    results = {
+        (shape_a, "plain"): [100.0, 50.0, 60.0],
+        (shape_a, "fast"): [150.0, 100.0, 90.0],
+        (shape_b, "plain"): [10.0, 20.0, 30.0],
+        (shape_b, "fast"): [10.0, 20.0, 30.0],
+    }
     print_summary(results, ["plain", "fast"], rounds=3)
-    rows = {line.split(" | ")[0].strip("| "): line for line in capsys.readouterr().out.splitlines()
-            if line.startswith("| plain") or line.startswith("| fast")}
+    rows = {
+        line.split(" | ")[0].strip("| "): line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("| plain") or line.startswith("| fast")
+    }
     # per-round ratios 1.5, 2.0, 1.5 -> median 1.50 (the ratio of medians would be 100 / 60 = 1.67)
-    assert "| fast | 100.0 images/s (1.50x plain; runs 90-150) | 20.0 images/s (1.00x plain; runs 10-30) |" == rows["fast"]
+    assert (
+        rows["fast"] == "| fast | 100.0 images/s (1.50x plain; runs 90-150) | 20.0 images/s (1.00x plain; runs 10-30) |"
+    )
     assert "(1.00x plain; runs 50-100)" in rows["plain"]

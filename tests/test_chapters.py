@@ -29,6 +29,10 @@ def test_notebook_matches_source(source: Path) -> None:
 @pytest.mark.parametrize("source", SOURCES, ids=[path.stem for path in SOURCES])
 def test_notebook_is_executed_with_profile_and_run_time(source: Path) -> None:
     notebook = jupytext.read(source.with_suffix(".ipynb"))
-    printed = "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                      for output in cell.get("outputs", []))
+    printed = "".join(
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
     assert "Profile: " in printed and "Chapter run time: " in printed, f"{source.stem} has no executed outputs"

@@ -37,12 +37,15 @@ def write_cifar10_archive(path: Path, splits: dict[str, tuple[np.ndarray, np.nda
     batches["test_batch"] = splits["test"]
     with tarfile.open(path, "w:gz") as archive:
         for batch_name, (images, labels) in batches.items():
-            payload = pickle.dumps({
-                b"batch_label": batch_name.encode(),
-                b"labels": [int(label) for label in labels],
-                b"data": images.transpose(0, 3, 1, 2).reshape(len(images), -1),
-                b"filenames": [f"{i}.png".encode() for i in range(len(images))],
-            }, protocol=2)
+            payload = pickle.dumps(
+                {
+                    b"batch_label": batch_name.encode(),
+                    b"labels": [int(label) for label in labels],
+                    b"data": images.transpose(0, 3, 1, 2).reshape(len(images), -1),
+                    b"filenames": [f"{i}.png".encode() for i in range(len(images))],
+                },
+                protocol=2,
+            )
             info = tarfile.TarInfo(f"cifar-10-batches-py/{batch_name}")
             info.size = len(payload)
             archive.addfile(info, io.BytesIO(payload))
@@ -109,12 +112,15 @@ def test_svhn_mat_maps_label_10_to_0(tmp_path: Path) -> None:
     np.testing.assert_array_equal(y, digits)
 
 
-def test_load_parses_verifies_and_caches_every_format(isolated_data: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       offline: list[str]) -> None:
+def test_load_parses_verifies_and_caches_every_format(
+    isolated_data: Path, monkeypatch: pytest.MonkeyPatch, offline: list[str]
+) -> None:
     fashion_dir, cifar_dir, svhn_dir = (isolated_data / "raw" / name for name in ("fashion_mnist", "cifar10", "svhn"))
     for directory in (fashion_dir, cifar_dir, svhn_dir):
         directory.mkdir(parents=True)
-    fashion = {split: (random_images(n, (28, 28, 1)), RNG.integers(0, 10, n)) for split, n in (("train", 6), ("test", 3))}
+    fashion = {
+        split: (random_images(n, (28, 28, 1)), RNG.integers(0, 10, n)) for split, n in (("train", 6), ("test", 3))
+    }
     fashion_files = {}
     for split, (images, labels) in fashion.items():
         for role, array in (("images", images[..., 0]), ("labels", labels)):
@@ -123,14 +129,18 @@ def test_load_parses_verifies_and_caches_every_format(isolated_data: Path, monke
             fashion_files[f"{split}_{role}"] = fashion_dir / fname
     use_small_spec(monkeypatch, "fashion_mnist", fashion_files, {"train": 6, "test": 3})
 
-    cifar = {split: (random_images(n, (32, 32, 3)), RNG.integers(0, 10, n)) for split, n in (("train", 10), ("test", 2))}
+    cifar = {
+        split: (random_images(n, (32, 32, 3)), RNG.integers(0, 10, n)) for split, n in (("train", 10), ("test", 2))
+    }
     write_cifar10_archive(cifar_dir / "cifar-10-python.tar.gz", cifar)
     use_small_spec(monkeypatch, "cifar10", {"archive": cifar_dir / "cifar-10-python.tar.gz"}, {"train": 10, "test": 2})
 
     svhn = {split: (random_images(n, (32, 32, 3)), RNG.integers(0, 10, n)) for split, n in (("train", 5), ("test", 3))}
     for split, (images, digits) in svhn.items():
         write_svhn_mat(svhn_dir / f"{split}_32x32.mat", images, digits)
-    use_small_spec(monkeypatch, "svhn", {split: svhn_dir / f"{split}_32x32.mat" for split in svhn}, {"train": 5, "test": 3})
+    use_small_spec(
+        monkeypatch, "svhn", {split: svhn_dir / f"{split}_32x32.mat" for split in svhn}, {"train": 5, "test": 3}
+    )
 
     for name, expected in (("fashion_mnist", fashion), ("cifar10", cifar), ("svhn", svhn)):
         assert data.is_available(name)
@@ -219,8 +229,9 @@ def test_grayscale_uses_luma_weights() -> None:
     assert gray[0, 0, :, 0].tolist() == [76, 150, 255]
 
 
-def test_dequantized_loader_stays_in_its_pixel_bin(isolated_data: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   offline: list[str]) -> None:
+def test_dequantized_loader_stays_in_its_pixel_bin(
+    isolated_data: Path, monkeypatch: pytest.MonkeyPatch, offline: list[str]
+) -> None:
     raw = isolated_data / "raw" / "mnist"
     raw.mkdir(parents=True)
     files = {}
@@ -242,8 +253,15 @@ def test_dequantized_loader_stays_in_its_pixel_bin(isolated_data: Path, monkeypa
 
 
 @pytest.mark.parametrize("name, mean, std", [("mnist", 0.1307, 0.3081), ("fashion_mnist", 0.2860, 0.3530)])
-def test_real_official_files(name: str, mean: float, std: float, shared_data: Path, tmp_path: Path,
-                             monkeypatch: pytest.MonkeyPatch, offline: list[str]) -> None:
+def test_real_official_files(
+    name: str,
+    mean: float,
+    std: float,
+    shared_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    offline: list[str],
+) -> None:
     monkeypatch.setenv("OOD_DATA_DIR", str(shared_data))
     monkeypatch.setenv("OOD_CACHE_DIR", str(tmp_path / "cache"))
     data.clear_memory_cache()

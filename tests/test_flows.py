@@ -11,7 +11,6 @@ import torch
 from torch import Tensor, nn
 
 from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
-from ood_lib.jacobian import largest_singular_value, per_example_jacobian
 from ood_lib.flows import (
     ActNorm,
     AdditiveCoupling,
@@ -26,6 +25,7 @@ from ood_lib.flows import (
     ZeroConv2d,
     unsqueeze2d,
 )
+from ood_lib.jacobian import largest_singular_value, per_example_jacobian
 
 RTOL = 1e-6
 ATOL = 1e-9
@@ -289,10 +289,9 @@ def test_glow_log_prob_is_the_sum_of_its_factorised_prior_and_log_det() -> None:
     h_kept = unsqueeze2d(h)
     mean, log_std = model.splits[0].prior_net(h_kept).chunk(2, dim=1)
     top = model.top_prior
-    expected = (
-        torch.distributions.Normal(mean, log_std.exp()).log_prob(zs[0]).sum(dim=(1, 2, 3))
-        + torch.distributions.Normal(top.mean, top.log_std.exp()).log_prob(zs[1]).sum(dim=(1, 2, 3))
-    )
+    expected = torch.distributions.Normal(mean, log_std.exp()).log_prob(zs[0]).sum(
+        dim=(1, 2, 3)
+    ) + torch.distributions.Normal(top.mean, top.log_std.exp()).log_prob(zs[1]).sum(dim=(1, 2, 3))
     torch.testing.assert_close(log_pz, expected, rtol=1e-10, atol=1e-10)
 
 
@@ -347,8 +346,14 @@ def test_loading_an_uninitialised_state_makes_actnorm_initialise_again() -> None
 def test_config_is_json_and_rebuilds_the_model() -> None:
     model = Glow((3, 8, 8), levels=2, steps=3, hidden=16, coupling="additive", lu=False)
     config = json.loads(json.dumps(model.config))
-    assert config == {"image_shape": [3, 8, 8], "levels": 2, "steps": 3, "hidden": 16,
-                      "coupling": "additive", "lu": False}
+    assert config == {
+        "image_shape": [3, 8, 8],
+        "levels": 2,
+        "steps": 3,
+        "hidden": 16,
+        "coupling": "additive",
+        "lu": False,
+    }
     rebuilt = Glow(**config)
     assert rebuilt.config == model.config
     rebuilt.load_state_dict(model.state_dict())
@@ -356,8 +361,14 @@ def test_config_is_json_and_rebuilds_the_model() -> None:
     assert torch.equal(rebuilt.eval().log_prob(x), model.eval().log_prob(x))
 
 
-@pytest.mark.parametrize("kwargs", [{"image_shape": (1, 6, 6), "levels": 2}, {"image_shape": (8, 8, 1), "levels": 1},
-                                    {"image_shape": (1, 8, 8), "levels": 1, "coupling": "spline"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"image_shape": (1, 6, 6), "levels": 2},
+        {"image_shape": (8, 8, 1), "levels": 1},
+        {"image_shape": (1, 8, 8), "levels": 1, "coupling": "spline"},
+    ],
+)
 def test_invalid_glow_arguments_raise(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         Glow(**kwargs)
@@ -484,7 +495,7 @@ def test_log_det_per_step_of_untrained_couplings_is_log_sigmoid_two_per_scaled_d
     model.eval()
     _, coupling_part = model.log_det_per_step(x)
     scaled_dims_per_level = torch.tensor([2 * 4 * 4, 4 * 2 * 2], dtype=torch.float64)  # (4C/2) H W, C kept 2 then 4
-    expected = (scaled_dims_per_level * math.log(torch.sigmoid(torch.tensor(2.0, dtype=torch.float64)).item()))
+    expected = scaled_dims_per_level * math.log(torch.sigmoid(torch.tensor(2.0, dtype=torch.float64)).item())
     torch.testing.assert_close(coupling_part, expected.view(1, 2, 1).expand(4, 2, 2), rtol=1e-12, atol=1e-12)
 
 

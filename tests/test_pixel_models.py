@@ -30,6 +30,7 @@ def random_images(rng: np.random.Generator, n: int, pixel_shape: tuple[int, ...]
 
 # --- PixelHistogram -------------------------------------------------------------------------------
 
+
 def test_histogram_probabilities_sum_to_one_per_pixel() -> None:
     rng = np.random.default_rng(0)
     model = PixelHistogram.fit(random_images(rng, 50, (3, 4, 2)), alpha=0.5)
@@ -86,8 +87,9 @@ def test_histogram_log_prob_sums_pixels_and_bpd_divides_by_dims() -> None:
     rng = np.random.default_rng(3)
     model = PixelHistogram.fit(random_images(rng, 30, (4, 4, 1)))
     images = random_images(rng, 6, (4, 4, 1))
-    expected = np.array([sum(model.log_probs[h, w, 0, image[h, w, 0]] for h in range(4) for w in range(4))
-                         for image in images])
+    expected = np.array(
+        [sum(model.log_probs[h, w, 0, image[h, w, 0]] for h in range(4) for w in range(4)) for image in images]
+    )
     np.testing.assert_allclose(model.log_prob(images), expected)
     np.testing.assert_allclose(model.bits_per_dim(images), -expected / (16 * math.log(2)))
 
@@ -114,6 +116,7 @@ def test_histogram_samples_follow_the_model() -> None:
 
 # --- PixelGaussian --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("std_pixels", [0.05, 0.3, 1.0, 17.0, 300.0])
 @pytest.mark.parametrize("mean_unit", [-0.2, 0.0, 0.37, 0.999, 1.4])
 def test_gaussian_bin_masses_sum_to_one(mean_unit: float, std_pixels: float) -> None:
@@ -129,8 +132,14 @@ def test_gaussian_bin_mass_matches_cdf_difference() -> None:
     lower = ALL_VALUES.astype(np.float64) / 256
     upper = lower + 1 / 256
     # reference: CDF differences below the mean, survival-function differences above (no cancellation)
-    expected = np.where(lower >= mean, norm.sf(lower, mean, std) - norm.sf(upper, mean, std),
-                        norm.cdf(upper, mean, std) - norm.cdf(lower, mean, std)) / normaliser
+    expected = (
+        np.where(
+            lower >= mean,
+            norm.sf(lower, mean, std) - norm.sf(upper, mean, std),
+            norm.cdf(upper, mean, std) - norm.cdf(lower, mean, std),
+        )
+        / normaliser
+    )
     np.testing.assert_allclose(np.exp(model.log_prob(ALL_VALUES[:, None])), expected, rtol=1e-9)
 
 
@@ -209,10 +218,14 @@ def test_bits_per_dim_from_discrete_log_prob() -> None:
 
 # --- input validation -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("model", [
-    PixelHistogram(np.full((2, 2, 1, NUM_VALUES), -math.log(NUM_VALUES))),
-    PixelGaussian(np.full((2, 2, 1), 0.5), np.full((2, 2, 1), 0.1)),
-])
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        PixelHistogram(np.full((2, 2, 1, NUM_VALUES), -math.log(NUM_VALUES))),
+        PixelGaussian(np.full((2, 2, 1), 0.5), np.full((2, 2, 1), 0.1)),
+    ],
+)
 def test_scoring_rejects_wrong_dtype_and_shape(model: PixelHistogram | PixelGaussian) -> None:
     good = np.zeros((3, 2, 2, 1), dtype=np.uint8)
     assert model.log_prob(good).shape == (3,)

@@ -12,12 +12,12 @@ from torch import nn
 
 from ood_lib.pixelcnn import NUM_LEVELS, PixelCNN, causal_mask
 
-
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def random_weight_model(image_shape: tuple[int, int, int], hidden: int, layers: int, first_kernel: int,
-                        all_weights_std: float | None = None) -> PixelCNN:
+def random_weight_model(
+    image_shape: tuple[int, int, int], hidden: int, layers: int, first_kernel: int, all_weights_std: float | None = None
+) -> PixelCNN:
     """A float64 PixelCNN whose logits depend on x.
 
     The zero-initialised output layer gets N(0, 1) weights; with ``all_weights_std``
@@ -66,7 +66,8 @@ def test_logits_depend_only_on_earlier_subpixels(image_shape, hidden, first_kern
             if order(*target, image_shape) <= order(*changed, image_shape):
                 assert change[target] < 1e-12, f"logits at {target} depend on the later or equal sub-pixel {changed}"
             must_see = (
-                (row, column) == (changed_row, changed_column) and colour > changed_colour  # earlier colour, same pixel
+                (row, column) == (changed_row, changed_column)
+                and colour > changed_colour  # earlier colour, same pixel
                 or (row, column) == (changed_row, changed_column + 1)  # pixel to the left
                 or (row, column) == (changed_row + 1, changed_column)  # pixel above
             )

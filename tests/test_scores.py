@@ -76,5 +76,7 @@ def test_log_prob_parts_reproduce_bits_per_dim_with_the_same_noise() -> None:
     bpd = scores.bits_per_dim(model, x_uint8, batch_size=4, seed=3)
     from_parts = bits_per_dim_from_log_prob(torch.from_numpy(log_pz + log_det), 64).numpy()
     np.testing.assert_allclose(from_parts, bpd, rtol=1e-6)
-    other_noise = bits_per_dim_from_log_prob(torch.from_numpy(np.sum(scores.log_prob_parts(model, x_uint8, seed=4), 0)), 64)
+    other_noise = bits_per_dim_from_log_prob(
+        torch.from_numpy(np.sum(scores.log_prob_parts(model, x_uint8, seed=4), 0)), 64
+    )
     assert not np.allclose(other_noise.numpy(), bpd, rtol=1e-6)

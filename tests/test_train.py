@@ -65,8 +65,18 @@ def structured_images(n: int, seed: int, shape: tuple[int, int, int] = (1, 6, 6)
 
 
 def small_config(**changes) -> TrainConfig:
-    config = TrainConfig(n_steps=12, batch_size=16, lr=0.05, warmup_steps=3, grad_clip=50.0,
-                         eval_every=3, checkpoint_every=4, n_train=None, n_eval=40, seed=7)
+    config = TrainConfig(
+        n_steps=12,
+        batch_size=16,
+        lr=0.05,
+        warmup_steps=3,
+        grad_clip=50.0,
+        eval_every=3,
+        checkpoint_every=4,
+        n_train=None,
+        n_eval=40,
+        seed=7,
+    )
     return dataclasses.replace(config, **changes)
 
 
@@ -105,8 +115,14 @@ def nan_at_update(model: DiagonalGaussian, update: int) -> None:
 
 def test_loss_goes_down_on_learnable_data(tmp_path: Path) -> None:
     x_train = structured_images(256, seed=0)
-    history = train(DiagonalGaussian((1, 6, 6)), x_train, small_config(n_steps=60, eval_every=20),
-                    tmp_path / "run.pt", device=CPU, progress=False)
+    history = train(
+        DiagonalGaussian((1, 6, 6)),
+        x_train,
+        small_config(n_steps=60, eval_every=20),
+        tmp_path / "run.pt",
+        device=CPU,
+        progress=False,
+    )
     assert history["train_loss"][-1] < history["train_loss"][0] - 2.0
     assert history["eval"]["train"][-1] < history["eval"]["train"][0] - 2.0
 
@@ -124,8 +140,9 @@ def test_batches_cover_each_epoch_once_and_differ_between_epochs() -> None:
     n_examples, batch_size, seed = 50, 8, 3
     batches_per_epoch = n_examples // batch_size
     epoch0 = torch.cat([batch_indices(step, n_examples, batch_size, seed) for step in range(batches_per_epoch)])
-    epoch1 = torch.cat([batch_indices(step, n_examples, batch_size, seed)
-                        for step in range(batches_per_epoch, 2 * batches_per_epoch)])
+    epoch1 = torch.cat(
+        [batch_indices(step, n_examples, batch_size, seed) for step in range(batches_per_epoch, 2 * batches_per_epoch)]
+    )
     assert len(set(epoch0.tolist())) == batches_per_epoch * batch_size
     assert not torch.equal(epoch0, epoch1)
     assert torch.equal(batch_indices(9, n_examples, batch_size, seed), batch_indices(9, n_examples, batch_size, seed))
@@ -134,14 +151,16 @@ def test_batches_cover_each_epoch_once_and_differ_between_epochs() -> None:
 def test_warmup_schedule_values() -> None:
     config = small_config(lr=1e-3, warmup_steps=4)
     assert [learning_rate(step, config) for step in range(6)] == pytest.approx(
-        [0.25e-3, 0.5e-3, 0.75e-3, 1e-3, 1e-3, 1e-3])
+        [0.25e-3, 0.5e-3, 0.75e-3, 1e-3, 1e-3, 1e-3]
+    )
     assert learning_rate(0, small_config(lr=1e-3, warmup_steps=0)) == 1e-3
 
 
 def test_decay_schedule_falls_linearly_to_zero_over_the_last_fraction() -> None:
     config = small_config(lr=1e-3, warmup_steps=2, n_steps=10, decay_fraction=0.4)
     assert [learning_rate(step, config) for step in range(10)] == pytest.approx(
-        [0.5e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 0.75e-3, 0.5e-3, 0.25e-3])
+        [0.5e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 0.75e-3, 0.5e-3, 0.25e-3]
+    )
     assert learning_rate(9, small_config(lr=1e-3, n_steps=10)) == 1e-3, "no decay unless asked for"
 
 
@@ -168,8 +187,15 @@ def test_history_has_every_eval_set_at_every_eval_step(tmp_path: Path) -> None:
         return forward(x_uint8, generator)
 
     model.bits_per_dim = recording_forward
-    history = train(model, x_train, small_config(n_steps=10, eval_every=4, n_eval=40), tmp_path / "run.pt",
-                    eval_sets=eval_sets, device=CPU, progress=False)
+    history = train(
+        model,
+        x_train,
+        small_config(n_steps=10, eval_every=4, n_eval=40),
+        tmp_path / "run.pt",
+        eval_sets=eval_sets,
+        device=CPU,
+        progress=False,
+    )
     assert history["step"] == [0, 4, 8, 10]
     assert set(history["eval"]) == {"train", "test", "ood"}
     for values in [history["train_loss"], history["lr"], *history["eval"].values()]:
@@ -209,8 +235,9 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path: Path) -> None:
 
     torch.manual_seed(0)
     straight = DiagonalGaussian((1, 6, 6))
-    straight_history = train(straight, x_train, config, tmp_path / "straight.pt", eval_sets=eval_sets,
-                             device=CPU, progress=False)
+    straight_history = train(
+        straight, x_train, config, tmp_path / "straight.pt", eval_sets=eval_sets, device=CPU, progress=False
+    )
 
     interrupted = DiagonalGaussian((1, 6, 6))
     interrupt_at_update(interrupted, config.n_steps // 2, KeyboardInterrupt())
@@ -220,8 +247,9 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path: Path) -> None:
 
     resumed = DiagonalGaussian((1, 6, 6))
     torch.nn.init.normal_(resumed.mean)  # whatever it starts from, the checkpoint overrides it
-    resumed_history = train(resumed, x_train, config, tmp_path / "resumed.pt", eval_sets=eval_sets,
-                            device=CPU, progress=False)
+    resumed_history = train(
+        resumed, x_train, config, tmp_path / "resumed.pt", eval_sets=eval_sets, device=CPU, progress=False
+    )
 
     for name, value in straight.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[name]), name
@@ -243,16 +271,36 @@ def test_finished_run_is_not_trained_again(tmp_path: Path) -> None:
 
 def test_checkpoint_of_another_run_is_refused(tmp_path: Path) -> None:
     x_train = structured_images(64, seed=11)
-    train(DiagonalGaussian((1, 6, 6)), x_train, small_config(n_steps=4), tmp_path / "run.pt",
-          device=CPU, progress=False)
+    train(
+        DiagonalGaussian((1, 6, 6)), x_train, small_config(n_steps=4), tmp_path / "run.pt", device=CPU, progress=False
+    )
     stored = read_run_config(tmp_path / "run.pt")
     assert stored["train"]["n_steps"] == 4 and stored["model_class"] == "DiagonalGaussian"
     with pytest.raises(CheckpointMismatchError):
-        train(DiagonalGaussian((1, 6, 6)), x_train, small_config(n_steps=4, lr=0.01), tmp_path / "run.pt",
-              device=CPU, progress=False)
+        train(
+            DiagonalGaussian((1, 6, 6)),
+            x_train,
+            small_config(n_steps=4, lr=0.01),
+            tmp_path / "run.pt",
+            device=CPU,
+            progress=False,
+        )
     with pytest.raises(CheckpointMismatchError):
-        train(DiagonalGaussian((1, 6, 6)), structured_images(64, seed=12), small_config(n_steps=4),
-              tmp_path / "run.pt", device=CPU, progress=False)
+        train(
+            DiagonalGaussian((1, 6, 6)),
+            structured_images(64, seed=12),
+            small_config(n_steps=4),
+            tmp_path / "run.pt",
+            device=CPU,
+            progress=False,
+        )
     with pytest.raises(CheckpointMismatchError):
-        train(DiagonalGaussian((1, 6, 6)), x_train, small_config(n_steps=4), tmp_path / "run.pt",
-              eval_sets={"test": structured_images(20, seed=13)}, device=CPU, progress=False)
+        train(
+            DiagonalGaussian((1, 6, 6)),
+            x_train,
+            small_config(n_steps=4),
+            tmp_path / "run.pt",
+            eval_sets={"test": structured_images(20, seed=13)},
+            device=CPU,
+            progress=False,
+        )

@@ -11,7 +11,6 @@ from torch import nn
 
 from ood_lib.vae import NUM_LEVELS, VAE
 
-
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 

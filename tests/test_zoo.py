@@ -14,11 +14,21 @@ from test_train import DiagonalGaussian, interrupt_at_update
 from ood_lib import data, zoo
 from ood_lib.flows import Glow
 from ood_lib.pixelcnn import PixelCNN
-from ood_lib.vae import VAE
 from ood_lib.profile import PROFILES, GlowConfig, Profile, TrainConfig
+from ood_lib.vae import VAE
 
-TINY_TRAIN = TrainConfig(n_steps=4, batch_size=16, lr=1e-3, warmup_steps=2, grad_clip=50.0,
-                         eval_every=2, checkpoint_every=2, n_train=64, n_eval=24, seed=0)
+TINY_TRAIN = TrainConfig(
+    n_steps=4,
+    batch_size=16,
+    lr=1e-3,
+    warmup_steps=2,
+    grad_clip=50.0,
+    eval_every=2,
+    checkpoint_every=2,
+    n_train=64,
+    n_eval=24,
+    seed=0,
+)
 TINY_GLOW = GlowConfig(levels=2, steps=1, hidden=8)
 
 
@@ -26,10 +36,18 @@ def tiny_profile(**train_changes) -> Profile:
     """A profile small enough for unit tests; ``train_changes`` edit its training config."""
     train_config = dataclasses.replace(TINY_TRAIN, **train_changes)
     return dataclasses.replace(
-        PROFILES["smoke"], name="tiny", description="unit tests", n_eval=24, glow_small=TINY_GLOW,
-        glow_large=TINY_GLOW, train_small=train_config, train_large=train_config,
-        pixelcnn_small={"hidden": 4, "layers": 1}, vae_small={"latent_dim": 2, "hidden": 4},
-        baseline_train_small=dataclasses.replace(train_config, n_steps=2, eval_every=1))
+        PROFILES["smoke"],
+        name="tiny",
+        description="unit tests",
+        n_eval=24,
+        glow_small=TINY_GLOW,
+        glow_large=TINY_GLOW,
+        train_small=train_config,
+        train_large=train_config,
+        pixelcnn_small={"hidden": 4, "layers": 1},
+        vae_small={"latent_dim": 2, "hidden": 4},
+        baseline_train_small=dataclasses.replace(train_config, n_steps=2, eval_every=1),
+    )
 
 
 @pytest.fixture
@@ -94,7 +112,9 @@ def test_glow_is_trained_once_then_served_from_cache(fake_datasets, training_run
         assert torch.equal(value, second.model.state_dict()[name]), name
     assert json.loads(first.path.with_suffix(".json").read_text())["history"] == first.history
     assert not first.from_cache and second.from_cache
-    assert first.provenance().startswith("trained now") and second.provenance().startswith("loaded from the model cache")
+    assert first.provenance().startswith("trained now") and second.provenance().startswith(
+        "loaded from the model cache"
+    )
     assert "4 steps" in second.provenance() and "cpu (" in second.provenance()
 
 
@@ -115,8 +135,7 @@ def test_changed_config_retrains(fake_datasets, training_runs, monkeypatch) -> N
     assert len(training_runs) == 3
 
 
-def test_ood_partner_appearing_on_disk_retrains_to_record_its_curve(fake_datasets, training_runs,
-                                                                   monkeypatch) -> None:
+def test_ood_partner_appearing_on_disk_retrains_to_record_its_curve(fake_datasets, training_runs, monkeypatch) -> None:
     register_toy_model(monkeypatch)
     monkeypatch.setattr(data, "is_available", lambda name: name == "fashion_mnist")
     without_partner = zoo.get("toy", "fashion_mnist", tiny_profile(), progress=False)
@@ -138,8 +157,9 @@ def test_saved_model_loads_on_cpu_and_rebuilds_from_its_config(fake_datasets, tr
     assert torch.allclose(rebuilt.bits_per_dim(images, generator=torch.Generator().manual_seed(1)), expected)
 
 
-def test_interrupted_training_resumes_to_the_uninterrupted_result(fake_datasets, training_runs, monkeypatch,
-                                                                 tmp_path) -> None:
+def test_interrupted_training_resumes_to_the_uninterrupted_result(
+    fake_datasets, training_runs, monkeypatch, tmp_path
+) -> None:
     register_toy_model(monkeypatch, interrupt_update=3)
     with pytest.raises(KeyboardInterrupt):
         zoo.get("toy", "fashion_mnist", tiny_profile(), progress=False)
@@ -152,8 +172,9 @@ def test_interrupted_training_resumes_to_the_uninterrupted_result(fake_datasets,
     straight = zoo.get("toy", "fashion_mnist", tiny_profile(), progress=False)
     for name, value in straight.model.state_dict().items():
         assert torch.equal(value, resumed.model.state_dict()[name]), name
-    assert {k: v for k, v in resumed.history.items() if k != "wall_time_s"} == \
-        {k: v for k, v in straight.history.items() if k != "wall_time_s"}
+    assert {k: v for k, v in resumed.history.items() if k != "wall_time_s"} == {
+        k: v for k, v in straight.history.items() if k != "wall_time_s"
+    }
 
 
 def test_checkpoint_of_an_outdated_config_is_discarded(fake_datasets, training_runs, monkeypatch) -> None:
@@ -181,8 +202,9 @@ def test_unknown_names_are_rejected_with_the_valid_ones() -> None:
 
 
 @pytest.mark.parametrize("model_name, model_class", [("pixelcnn", PixelCNN), ("vae", VAE)])
-def test_other_families_use_their_architecture_and_budget(model_name: str, model_class: type, fake_datasets,
-                                                           training_runs) -> None:
+def test_other_families_use_their_architecture_and_budget(
+    model_name: str, model_class: type, fake_datasets, training_runs
+) -> None:
     profile = tiny_profile()
     trained = zoo.get(model_name, "fashion_mnist", profile, progress=False)
     assert isinstance(trained.model, model_class)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from . import SPECS, DataError, load
 from ..paths import cache_dir, data_dir
+from . import SPECS, DataError, load
 
 
 def main(names: list[str]) -> int:
+    """Download, verify and parse each data set in ``names`` (all if empty); return the exit status."""
     print(f"Data directory: {data_dir()}  (parsed arrays: {cache_dir()})")
     failed = []
     for name in names or list(SPECS):

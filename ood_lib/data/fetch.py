@@ -58,8 +58,11 @@ def verify(path: Path, expected_md5: str) -> None:
         path.unlink()
     raise ChecksumError(
         f"{path} has md5 {actual}, expected {expected_md5}: the file is corrupt or not the official one. "
-        + ("It was deleted; run `make data` (or load again) to download it afresh."
-           if removed else "Replace it with the official file (the directory is read-only, so it was left in place).")
+        + (
+            "It was deleted; run `make data` (or load again) to download it afresh."
+            if removed
+            else "Replace it with the official file (the directory is read-only, so it was left in place)."
+        )
     )
 
 
@@ -74,8 +77,9 @@ def _download(spec: DatasetSpec, remote: RemoteFile, target: Path) -> Path:
     failures = []
     for url in remote.urls:
         try:
-            downloaded = pooch.retrieve(url, known_hash=f"md5:{remote.md5}", fname=remote.fname,
-                                        path=str(target.parent), progressbar=True)
+            downloaded = pooch.retrieve(
+                url, known_hash=f"md5:{remote.md5}", fname=remote.fname, path=str(target.parent), progressbar=True
+            )
             return Path(downloaded)
         except ValueError as error:  # pooch: hash mismatch, the download was discarded
             failures.append(f"{url}: {error}")
@@ -116,4 +120,3 @@ def fetch(spec: DatasetSpec, role: str, download: bool = True) -> Path:
         for directory in reversed(created):
             if directory.exists() and not any(directory.iterdir()):
                 directory.rmdir()
-

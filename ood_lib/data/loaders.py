@@ -42,8 +42,9 @@ def to_tensor(x_uint8: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.array(x_uint8.transpose(0, 3, 1, 2), order="C", copy=True))
 
 
-def load_tensor(name: str, split: str, n: int | None = None, seed: int = 0,
-                grayscale: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def load_tensor(
+    name: str, split: str, n: int | None = None, seed: int = 0, grayscale: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A deterministic subset of ``name``/``split`` as uint8 NCHW images and int64 labels."""
     x_uint8, labels = load(name, split)
     keep = subset_indices(len(x_uint8), n, seed)
@@ -53,8 +54,17 @@ def load_tensor(name: str, split: str, n: int | None = None, seed: int = 0,
     return to_tensor(images), torch.from_numpy(labels[keep].copy())
 
 
-def make_loader(name: str, split: str, batch_size: int, *, n: int | None = None, seed: int = 0,
-                grayscale: bool = False, dequantized: bool = False, shuffle: bool = False) -> DataLoader:
+def make_loader(
+    name: str,
+    split: str,
+    batch_size: int,
+    *,
+    n: int | None = None,
+    seed: int = 0,
+    grayscale: bool = False,
+    dequantized: bool = False,
+    shuffle: bool = False,
+) -> DataLoader:
     """Batches ``(x, y)`` of ``name``/``split``.
 
     ``x`` is uint8 NCHW, or with ``dequantized=True`` float ``(x + u) / 256`` in [0, 1)
@@ -69,5 +79,10 @@ def make_loader(name: str, split: str, batch_size: int, *, n: int | None = None,
         y = torch.stack([item[1] for item in batch])
         return (dequantize(x, noise_generator) if dequantized else x), y
 
-    return DataLoader(TensorDataset(images, labels), batch_size=batch_size, shuffle=shuffle,
-                      generator=order_generator, collate_fn=collate)
+    return DataLoader(
+        TensorDataset(images, labels),
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=order_generator,
+        collate_fn=collate,
+    )

@@ -93,7 +93,8 @@ def parse_svhn_mat(mat_path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise ParseError(f"{mat_path}: expected variables 'X' and 'y'.")
     images, labels = contents["X"], contents["y"]
     if images.ndim != 4 or images.shape[:3] != (32, 32, 3) or labels.shape != (images.shape[3], 1):
-        raise ParseError(f"{mat_path}: X has shape {images.shape} and y {labels.shape}, "
-                         "expected (32, 32, 3, N) and (N, 1).")
+        raise ParseError(
+            f"{mat_path}: X has shape {images.shape} and y {labels.shape}, expected (32, 32, 3, N) and (N, 1)."
+        )
     x_uint8 = np.ascontiguousarray(images.transpose(3, 0, 1, 2).astype(np.uint8))
     return x_uint8, (labels[:, 0].astype(np.int64) % 10)

@@ -56,12 +56,26 @@ SPECS: dict[str, DatasetSpec] = {
         name="fashion_mnist",
         title="FashionMNIST",
         shape=(28, 28, 1),
-        class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        class_names=(
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
         split_sizes={"train": 60000, "test": 10000},
         files={
-            "train_images": _mirrored("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d", *_FASHION_BASES),
-            "train_labels": _mirrored("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe", *_FASHION_BASES),
+            "train_images": _mirrored(
+                "train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d", *_FASHION_BASES
+            ),
+            "train_labels": _mirrored(
+                "train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe", *_FASHION_BASES
+            ),
             "test_images": _mirrored("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79", *_FASHION_BASES),
             "test_labels": _mirrored("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310", *_FASHION_BASES),
         },
@@ -71,12 +85,12 @@ SPECS: dict[str, DatasetSpec] = {
         name="cifar10",
         title="CIFAR-10",
         shape=(32, 32, 3),
-        class_names=("airplane", "automobile", "bird", "cat", "deer",
-                     "dog", "frog", "horse", "ship", "truck"),
+        class_names=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
         split_sizes={"train": 50000, "test": 10000},
         files={
-            "archive": _mirrored("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a",
-                                 "https://www.cs.toronto.edu/~kriz/"),
+            "archive": _mirrored(
+                "cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", "https://www.cs.toronto.edu/~kriz/"
+            ),
         },
         homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
     ),
@@ -87,10 +101,12 @@ SPECS: dict[str, DatasetSpec] = {
         class_names=_DIGITS,
         split_sizes={"train": 73257, "test": 26032},
         files={
-            "train": _mirrored("train_32x32.mat", "e26dedcc434d2e4c54c9b2d4a06d8373",
-                               "http://ufldl.stanford.edu/housenumbers/"),
-            "test": _mirrored("test_32x32.mat", "eb5a983be6a315427106f1b164d9cef3",
-                              "http://ufldl.stanford.edu/housenumbers/"),
+            "train": _mirrored(
+                "train_32x32.mat", "e26dedcc434d2e4c54c9b2d4a06d8373", "http://ufldl.stanford.edu/housenumbers/"
+            ),
+            "test": _mirrored(
+                "test_32x32.mat", "eb5a983be6a315427106f1b164d9cef3", "http://ufldl.stanford.edu/housenumbers/"
+            ),
         },
         homepage="http://ufldl.stanford.edu/housenumbers/",
     ),

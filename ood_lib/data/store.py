@@ -25,8 +25,9 @@ def _parse_official(spec: DatasetSpec, download: bool) -> dict[str, np.ndarray]:
     if spec.name in ("mnist", "fashion_mnist"):
         arrays = {}
         for split in ("train", "test"):
-            images, labels = parse_idx_pair(fetch(spec, f"{split}_images", download),
-                                            fetch(spec, f"{split}_labels", download))
+            images, labels = parse_idx_pair(
+                fetch(spec, f"{split}_images", download), fetch(spec, f"{split}_labels", download)
+            )
             arrays[f"x_{split}"], arrays[f"y_{split}"] = images, labels
         return arrays
     if spec.name == "cifar10":
@@ -65,7 +66,7 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         np.savez(handle, **arrays)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_all(name: str, download: bool) -> dict[str, np.ndarray]:
     spec = get_spec(name)
     source = canonical_path(name)

@@ -100,8 +100,10 @@ class Glow(nn.Module):
             raise ValueError(f"image_shape must be (C, H, W), got {tuple(image_shape)}")
         num_channels, height, width = (int(size) for size in image_shape)
         if levels < 1 or height % 2**levels or width % 2**levels:
-            raise ValueError(f"image_shape (C, H, W) = {tuple(image_shape)}: levels must be >= 1 and H, W "
-                             f"divisible by 2**levels = {2**levels}")
+            raise ValueError(
+                f"image_shape (C, H, W) = {tuple(image_shape)}: levels must be >= 1 and H, W "
+                f"divisible by 2**levels = {2**levels}"
+            )
         if coupling not in COUPLINGS:
             raise ValueError(f"coupling must be one of {sorted(COUPLINGS)}, got {coupling!r}")
         self.image_shape = (num_channels, height, width)
