@@ -320,10 +320,8 @@ def chapter_header(title: str) -> Profile:
     return profile
 
 
-def chapter_footer() -> float:
-    """Print and return the seconds since ``chapter_header``."""
+def chapter_footer() -> None:
+    """Print the seconds since ``chapter_header`` (returns nothing, so a notebook echoes nothing)."""
     if _chapter_start is None:
         raise RuntimeError("chapter_footer() called before chapter_header().")
-    elapsed = time.perf_counter() - _chapter_start
-    print(f"Chapter run time: {elapsed:.1f} s")
-    return elapsed
+    print(f"Chapter run time: {time.perf_counter() - _chapter_start:.1f} s")
