@@ -31,11 +31,12 @@ treats examples independently (a model in eval mode) and is twice differentiable
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 LogProb = Callable[[Tensor], Tensor]
 
@@ -122,3 +123,26 @@ def predict_gap(
         hessian_diag = hessian_diagonal(log_prob, x0, batch_size)
         second_order_diagonal = 0.5 * (hessian_diag * (moments[0] - moments[1])).double().sum().item()
     return GapPrediction(first_order, second_order, second_order_diagonal)
+
+
+class LinearGaussianFlow(nn.Module):
+    r"""The model on which the expansion is exact: :math:`z = A x + b`, :math:`z \sim \mathcal{N}(0, I)`.
+
+    .. math::
+        \log p(x) = -\tfrac12 \|A x + b\|^2 - \tfrac D2 \log 2\pi + \log|\det A|,
+        \qquad H = -A^\top A \ \text{everywhere},
+
+    so :func:`predict_gap` reproduces any measured gap to rounding error. ``forward``
+    maps a batch ``(N, ...)`` with D = ``A.shape[1]`` values per example to ``(N,)``.
+    """
+
+    def __init__(self, matrix: Tensor, shift: Tensor) -> None:
+        super().__init__()
+        self.register_buffer("matrix", matrix)
+        self.register_buffer("shift", shift)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """log p(x) per example."""
+        z = x.flatten(1) @ self.matrix.T + self.shift
+        log_det = torch.linalg.slogdet(self.matrix)[1]
+        return -0.5 * (z**2).sum(dim=1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
-from torch import Tensor, nn
 
 from ood_lib.flows import Glow
-from ood_lib.second_order import gradient, hessian_diagonal, hessian_vector_products, predict_gap
-
-
-class LinearGaussianFlow(nn.Module):
-    """z = A x + b with z ~ N(0, I): log p(x) = log N(Ax + b; 0, I) + log|det A|, exactly quadratic in x."""
-
-    def __init__(self, matrix: Tensor, shift: Tensor) -> None:
-        super().__init__()
-        self.matrix, self.shift = matrix, shift
-
-    def forward(self, x: Tensor) -> Tensor:
-        z = x.flatten(1) @ self.matrix.T + self.shift
-        num_dims = z.shape[1]
-        log_det = torch.linalg.slogdet(self.matrix)[1]
-        return -0.5 * (z**2).sum(dim=1) - 0.5 * num_dims * math.log(2 * math.pi) + log_det
+from ood_lib.second_order import (
+    LinearGaussianFlow,
+    gradient,
+    hessian_diagonal,
+    hessian_vector_products,
+    predict_gap,
+)
 
 
 def random_flow(num_dims: int, generator: torch.Generator, diagonal: bool = False) -> LinearGaussianFlow:
