@@ -97,17 +97,20 @@ def plot_split(parts: dict[str, dict[str, np.ndarray]], title: str) -> None:
 
 
 def gap_shares(parts: dict[str, dict[str, np.ndarray]], in_set: str, ood_set: str) -> dict[str, float]:
-    """Mean of each term per set, and each term's share of the mean log p(x) gap (OOD minus in-dist)."""
+    """Mean of each term per set, each term's share of the mean log p(x) gap (OOD minus in-dist), and medians."""
     means = {name: {term: float(values.mean()) for term, values in terms.items()} for name, terms in parts.items()}
+    medians = {
+        name: {term: float(np.median(values)) for term, values in terms.items()} for name, terms in parts.items()
+    }
     gap = {term: means[ood_set][term] - means[in_set][term] for term in ("log_pz", "log_det", "log_px")}
     print(
         f"{'mean (nats)':14s} {TITLES[in_set] + ' test':>18s} {TITLES[ood_set] + ' test':>18s} "
-        f"{'OOD - in':>10s} {'share of gap':>13s}"
+        f"{'OOD - in':>10s} {'share of gap':>13s} {'medians: in':>12s} {'OOD':>9s}"
     )
     for term in ("log_pz", "log_det", "log_px"):
         print(
             f"{term:14s} {means[in_set][term]:18.1f} {means[ood_set][term]:18.1f} {gap[term]:10.1f} "
-            f"{gap[term] / gap['log_px']:13.2f}"
+            f"{gap[term] / gap['log_px']:13.2f} {medians[in_set][term]:12.1f} {medians[ood_set][term]:9.1f}"
         )
     return gap
 
