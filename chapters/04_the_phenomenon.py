@@ -283,13 +283,14 @@ for row in results:
 # - Trained on MNIST, Glow does reject FashionMNIST: the effect depends on the pair's
 #   statistics, not on "being OOD".
 # - The best constant image, black (v = 0, FashionMNIST's background), beats every real test
-#   image, and uniform noise is less likely than a typical test image (the checks above). But
-#   constant images are not likely *because they are simple*: only constants near the
-#   background beat the average test image (the printed ranges), and mid-grey (v = 128) is far
-#   less likely than a typical test image under all three models. The paper's CIFAR-10 Glow
-#   rates constant 128 at 0.589 BPD; there 128 sits near the middle of the data's pixel values,
-#   as 0 does for FashionMNIST. What decides is where a constant sits relative to the training
-#   data's pixel statistics, which chapters 06-07 make precise.
+#   image under all three models, and uniform noise is less likely than a typical test image
+#   (the checks above). Beyond that the families disagree (the printed counts): under the Glow
+#   every one of the 256 constant images is more likely than the average test image, mid-grey
+#   included, like the paper's CIFAR-10 Glow (constant 128 at 0.589 BPD); under the PixelCNN
+#   and the VAE only black is, mid-grey is far less likely than a typical test image, and the
+#   VAE rates it below uniform noise. "Constant images are likely" is a property of the flow
+#   here, not a rule for every density model; for the other two, closeness to the data's most
+#   common pixel value decides. Chapters 06-07 make the flow's case precise.
 
 # %%
 chapter_footer()
