@@ -49,28 +49,34 @@ def brute_force_log_abs_det(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor
 
 
 def largest_singular_value(
-    fn: Callable[[Tensor], Tensor], x: Tensor, num_iterations: int = 30, seed: int = 0
+    fn: Callable[[Tensor], Tensor], x: Tensor, num_iterations: int = 30, seed: int = 0, batch_size: int = 64
 ) -> Tensor:
     r"""Power-iteration estimate of \|\partial fn / \partial x\|_2 at each example, shape (N,).
 
     Iterates :math:`v \leftarrow J^\top J v / \|J^\top J v\|` from a seeded random start
     and returns :math:`\|J v\|`. ``fn`` maps a batch to a batch and must treat examples
-    independently, so one batched JVP/VJP handles every example at once. The estimate
-    approaches the largest singular value from below: it is never above it (up to rounding).
+    independently, so one batched JVP/VJP handles a whole chunk of ``batch_size`` examples
+    (chunks bound the memory the stored forward pass needs). The estimate approaches the
+    largest singular value from below: it is never above it (up to rounding).
     """
     if x.ndim < 2:
         raise ValueError(f"x must be a batch (N, ...), got shape {tuple(x.shape)}.")
     generator = torch.Generator(device=x.device).manual_seed(seed)
-    direction = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    start_directions = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
 
     def normalised(batch: Tensor) -> Tensor:
         norms = batch.flatten(1).norm(dim=1).clamp_min(torch.finfo(batch.dtype).tiny)
-        return batch / norms.view(-1, *([1] * (batch.ndim - 1)))
+        return (batch / norms.view(-1, *([1] * (batch.ndim - 1)))).detach()
 
-    direction = normalised(direction)
-    _, pullback = vjp(fn, x)
-    for _ in range(num_iterations):
-        _, image = jvp(fn, (x,), (direction,))
-        direction = normalised(pullback(image)[0])
-    _, image = jvp(fn, (x,), (direction,))
-    return image.flatten(1).norm(dim=1).detach()
+    estimates = []
+    for start in range(0, len(x), batch_size):
+        chunk = x[start : start + batch_size].detach()
+        direction = normalised(start_directions[start : start + batch_size])
+        _, pullback = vjp(fn, chunk)
+        for _ in range(num_iterations):
+            _, image = jvp(fn, (chunk,), (direction,))
+            direction = normalised(pullback(image.detach())[0])
+        _, image = jvp(fn, (chunk,), (direction,))
+        estimates.append(image.flatten(1).norm(dim=1).detach())
+        del pullback
+    return torch.cat(estimates)
