@@ -142,14 +142,23 @@ favouring = [term for term in ("log_pz", "log_det") if gap_fashion[term] > 0]
 print("Terms with a higher mean on MNIST than on FashionMNIST:", favouring or "none")
 
 # %% [markdown]
-# Read the table row by row. The last column divides each term's mean gap (MNIST minus
-# FashionMNIST) by the total log-likelihood gap, so the two shares add up to 1; a share above 1
-# means that term alone favours MNIST by *more* than the total, and the other term claws some of
-# it back (a negative share). The histograms show whether whole distributions move or only
-# their means.
+# Read the table row by row. The "share of gap" column divides each term's mean gap (MNIST
+# minus FashionMNIST) by the total log-likelihood gap, so the two shares add up to 1 (a share
+# above 1 would mean that term alone favours MNIST by more than the total, and a negative one
+# that it works against it); the medians show whether a few images drive the means.
+#
+# For our FashionMNIST Glow **both terms favour MNIST, and the volume term carries most of the
+# gap** (its share is printed in the table, about nine tenths in the `quick` run): the flow
+# contracts MNIST images less than FashionMNIST images. In the histograms, MNIST's
+# $\log|\det|$ sits at the upper end of FashionMNIST's much wider spread, and its $\log p(z)$ is
+# shifted right by less, relative to the spreads. Is the volume term therefore *the cause*?
+# Section 3 answers that.
 #
 # The same split for the Glow trained on MNIST (chapter 04's Figure 6: the direction that
-# works):
+# works). Here a handful of FashionMNIST images get a $\log p(z)$ of minus hundreds of millions
+# of nats (ink where every MNIST training image has background; chapter 04's summary table
+# shows their effect on the mean BPD), so the means and shares are dominated by them; read the
+# medians.
 
 # %%
 glow_mnist = loaded("glow", "mnist")
@@ -254,10 +263,11 @@ print(
 )
 
 # %% [markdown]
-# The grey bars are large (they carry most of the volume term) but cannot favour either data
-# set: they are the same for every image. Every nat of the volume-term *gap* between MNIST and
-# FashionMNIST comes from the affine couplings, and the printed per-level sums say which level
-# of the flow produces it.
+# The grey bars are large (together the printed input-independent part) but cannot favour
+# either data set: they are the same for every image. Every nat of the volume-term *gap* between
+# MNIST and FashionMNIST comes from the affine couplings, which contract (their $\log\sigma < 0$)
+# and contract MNIST less; the printed per-level sums put almost all of that gap in the first
+# level, the one that sees the image at full resolution after a single squeeze.
 #
 # ## 3. Figure 4c, d: remove the suspect, CV-Glow
 #
@@ -342,11 +352,13 @@ for label, trained in (("Glow", glow_fashion), ("CV-Glow", cv_glow)):
 print("Paper (Glow, full scale): FashionMNIST train 2.902, test 2.958, MNIST test 1.833")
 
 # %% [markdown]
-# The answer to the chapter's question is **no**: with a volume term that cannot tell one
-# image from another, the model still prefers MNIST, so the volume term is not what makes MNIST
-# likely. Whatever the couplings' volume adds or subtracts (section 1), the effect survives
-# without it, and it lives in $\log p(z)$, i.e. in *where the flow maps the images*. Chapter
-# 06 expands $\log p(x)$ around a point to find out what property of the data decides that.
+# The answer to the chapter's question is **no**. In the affine Glow most of the mean gap sits
+# in the volume term (section 1), but CV-Glow, whose volume term cannot tell one image from
+# another, still gives MNIST the lower BPD at every evaluation after the untrained start, with a
+# comparable AUROC (table). The volume term is where the affine Glow happens to *put* its
+# preference for MNIST, not what *causes* it: without it, the preference moves into
+# $\log p(z)$, i.e. into *where the flow maps the images*. The next chapter (06) expands
+# $\log p(x)$ around a point to find out what property of the data decides that.
 #
 # ## 4. Appendix C made concrete: how large can the volume term be?
 #
@@ -416,8 +428,10 @@ print(
 # %% [markdown]
 # Power iteration approaches $s_1(x)$ from below, so a failure of this check would mean the
 # iteration had not converged (or a bug); it can fail, and it does not. The bound is far from
-# tight: the flow stretches a few directions a lot and squeezes most of the others, so
-# $D \log s_1$ overestimates $\sum_i \log s_i$ by the amount printed. Two cautions about reading
+# tight: the flow stretches a few directions a lot (local Lipschitz constants in the
+# thousands: a pixel change of one grey level, 1/256, moves the latents by several units) and
+# the others much less, so $D \log s_1$ overestimates $\sum_i \log s_i$ by the thousands of nats
+# printed. Two cautions about reading
 # the global number: the largest $L(x)$ *over these samples* is an estimate of the flow's
 # Lipschitz constant, not a bound on it (an unseen input can be more sensitive), and the
 # Appendix-C argument is about what a flow *could* do, not a measurement of what it does.
@@ -471,16 +485,17 @@ print(
 # (where samples fall) is a thin shell far from the mode; a density model can give its highest
 # values to inputs that map near the latent mode even though no training image does. Chapter
 # 04's constant images are such inputs: a black image beats every test image (Figure 8). The OOD
-# gap is a milder version of the same thing: section 1 shows which term makes MNIST more likely,
-# and section 3 that the $\log p(z)$ term alone suffices. Chapter 06 makes "closer to the mode"
-# precise with a second-order expansion, and chapter 07 measures the data property behind it.
+# gap may be a milder version of the same thing: section 3 shows that the $\log p(z)$ term alone
+# suffices for it. Chapter 06 makes "closer to the mode" precise with a second-order expansion,
+# and chapter 07 measures the data property behind it.
 #
 # ## Summary
 #
-# - The split $\log p(x) = \log p(z) + \log|\det|$ for the FashionMNIST Glow is printed in
-#   section 1, with each term's share of the MNIST-minus-FashionMNIST gap.
+# - For the FashionMNIST Glow both $\log p(z)$ and the volume term favour MNIST, the volume
+#   term by far the more (section 1, shares printed).
 # - The ActNorm and 1×1-convolution parts of the volume term are identical for every input;
-#   any volume-term gap comes from the affine couplings (section 2).
+#   the volume-term gap comes from the affine couplings, almost all of it from the first level
+#   (section 2).
 # - CV-Glow, whose volume term is one constant, still gives MNIST the lower BPD, at every
 #   evaluation of its training after the start (section 3): the volume term is not needed for
 #   the effect.
@@ -493,10 +508,11 @@ print(
 #    determinant exactly 1, for any network $t$. *Hint: order the variables as $(a, b)$; the
 #    Jacobian is block lower-triangular with identity blocks on the diagonal.*
 # 2. Predict the sign of the volume-term gap (FashionMNIST minus MNIST) for the Glow trained on
-#    MNIST, then check it in section 1's second table. *Hint: which data set do the couplings
-#    see during training, and which has more pixels that vary?*
-# 3. Make CV-Glow's volume term favour a data set. *Hint: you can't; and its value still changes
-#    during training. Print `cv_parts` for two checkpoints of different lengths.*
+#    MNIST, then check it against the medians in section 1's second table. *Hint: the couplings
+#    learn to contract least where their training data lies.*
+# 3. CV-Glow's volume term is the same for every input, but it is not zero (section 3). Which
+#    parameters set it, and why does maximum likelihood still change it during training? *Hint:
+#    it is $\sum_{\ell,k} H_\ell W_\ell(\sum_c s_c + \log|\det W|)$; compare chapter 02.*
 # 4. Replace the 30 power iterations of section 4 by 3. Does the Hadamard check still pass?
 #    Why can it never fail because of too *many* iterations? *Hint: the iteration's estimate is
 #    $\|Jv\|$ for a unit vector $v$.*
