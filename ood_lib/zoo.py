@@ -75,6 +75,25 @@ MODEL_BUILDERS: dict[str, tuple[ModelBuilder, str]] = {
 }
 
 
+class CorruptModelFileError(RuntimeError):
+    """A cached model file exists but cannot be read (truncated, corrupt, or not a zoo file)."""
+
+
+def _read_model_file(path: Path) -> dict:
+    """The stored dict of a zoo model file; a clear error if it is unreadable."""
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # torch raises several types for truncated or foreign files
+        raise CorruptModelFileError(
+            f"The cached model file {path} cannot be read ({type(error).__name__}: {error}). "
+            "Delete it (or move it aside) and call again to retrain it; a committed quick model can be "
+            "restored with `git checkout -- data/models/quick`."
+        ) from error
+    if not isinstance(stored, dict) or not {"config", "model_state", "history", "train_seconds"} <= set(stored):
+        raise CorruptModelFileError(f"{path} is not a model file written by ood_lib.zoo: delete it and call again.")
+    return stored
+
+
 class TrainingDataUnavailableError(RuntimeError):
     """The data set a model should be trained on cannot be loaded."""
 
@@ -166,7 +185,7 @@ def get(model_name: str, train_set: str, profile: Profile | None = None, *, prog
     wanted_config = _zoo_config(model_name, model, train_set, profile)
 
     if path.exists():
-        stored = torch.load(path, map_location="cpu", weights_only=False)
+        stored = _read_model_file(path)
         if stored["config"] == wanted_config:
             model.load_state_dict(stored["model_state"])
             return TrainedModel(

@@ -505,3 +505,18 @@ def test_power_iteration_through_glow_matches_the_dense_jacobian_norm() -> None:
     dense = torch.linalg.matrix_norm(per_example_jacobian(lambda batch: flat_latents(model, batch), x), ord=2)
     estimate = largest_singular_value(lambda batch: flat_latents(model, batch), x, num_iterations=300)
     torch.testing.assert_close(estimate, dense, rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("x", "message"),
+    [
+        (torch.rand(2, 8, 8, 1), "NHWC"),
+        (torch.rand(2, 3, 8, 8), r"\(N, 1, 8, 8\)"),
+        (torch.randint(0, 256, (2, 1, 8, 8), dtype=torch.uint8), "bits_per_dim"),
+        (torch.rand(1, 8, 8), r"\(N, 1, 8, 8\)"),
+    ],
+)
+def test_wrong_input_shape_layout_or_dtype_is_named_at_the_entry(x: Tensor, message: str) -> None:
+    model = Glow((1, 8, 8), levels=2, steps=1, hidden=8)
+    with pytest.raises(ValueError, match=message):
+        model.log_prob(x)

@@ -213,3 +213,14 @@ def test_other_families_use_their_architecture_and_budget(
     assert trained.history["step"] == list(range(profile.baseline_train_small.n_steps + 1))
     assert zoo.get(model_name, "fashion_mnist", profile, progress=False).path == trained.path
     assert len(training_runs) == 1
+
+
+def test_a_truncated_model_file_gives_a_clear_error_naming_it(fake_datasets, training_runs) -> None:
+    trained = zoo.get("glow", "fashion_mnist", tiny_profile(), progress=False)
+    trained.path.write_bytes(trained.path.read_bytes()[:100])
+    with pytest.raises(zoo.CorruptModelFileError, match="cannot be read") as error:
+        zoo.get("glow", "fashion_mnist", tiny_profile(), progress=False)
+    assert str(trained.path) in str(error.value) and "Delete it" in str(error.value)
+    torch.save({"something": "else"}, trained.path)
+    with pytest.raises(zoo.CorruptModelFileError, match="not a model file"):
+        zoo.get("glow", "fashion_mnist", tiny_profile(), progress=False)

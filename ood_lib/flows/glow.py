@@ -151,6 +151,7 @@ class Glow(nn.Module):
 
         If ``step_log_dets`` is a list, each flow step's log-determinant [N] is appended to it, in order.
         """
+        self._check_input(x)
         h = x - 0.5
         log_det = x.new_zeros(x.shape[0])
         log_pz = x.new_zeros(x.shape[0])
@@ -169,6 +170,20 @@ class Glow(nn.Module):
         zs.append(h)
         log_pz = log_pz + self.top_prior.log_prob(h)
         return zs, log_det, log_pz
+
+    def _check_input(self, x: Tensor) -> None:
+        """Fail early, saying what was expected, on a wrong shape, layout or dtype."""
+        expected = tuple(self.image_shape)
+        if x.ndim != 4 or tuple(x.shape[1:]) != expected or not x.is_floating_point():
+            hint = ""
+            if x.ndim == 4 and tuple(x.shape[1:]) == (expected[1], expected[2], expected[0]):
+                hint = " It looks like NHWC: permute it with x.permute(0, 3, 1, 2)."
+            elif not x.is_floating_point():
+                hint = " For 8-bit images use bits_per_dim(x_uint8), or dequantize them first (ood_lib.bpd.dequantize)."
+            raise ValueError(
+                f"Glow expects float images (N, C, H, W) = (N, {expected[0]}, {expected[1]}, {expected[2]}) in [0, 1), "
+                f"got {x.dtype} {tuple(x.shape)}.{hint}"
+            )
 
     def _decode(self, z_top: Tensor, split_latent: Callable[[int, Tensor], Tensor]) -> Tensor:
         """Invert the flow from the top latent; ``split_latent(level, h_kept)`` supplies each z_l."""
