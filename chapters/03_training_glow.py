@@ -47,7 +47,8 @@ profile = chapter_header("03 · Training Glow")
 # 1. **squeeze**: every $2\times2\times C$ block of pixels becomes $1\times1\times4C$
 #    (space to depth), so later layers see larger neighbourhoods;
 # 2. $K$ **steps of flow**, each `ActNorm` (per-channel affine, data-initialised) →
-#    invertible $1\times1$ convolution (a learned channel permutation, LU-parametrised) →
+#    invertible $1\times1$ convolution (a learned invertible channel *mixing*, a generalised
+#    permutation, LU-parametrised) →
 #    **coupling** (half the channels are shifted and scaled by a CNN of the other half, as in
 #    Glow: 3×3 conv → ActNorm → ReLU → 1×1 conv → ActNorm → ReLU → zero-initialised 3×3 conv;
 #    *additive* coupling shifts only: the constant-volume CV-Glow of chapter 05);
@@ -70,9 +71,10 @@ for image_shape, levels in (((1, 28, 28), 2), ((3, 32, 32), 3)):
     print(f"{image_shape} with L={levels}: latents {shapes}, {total} dims = D = {int(np.prod(image_shape))}")
 
 # %% [markdown]
-# Model sizes per compute profile (`ood_lib/profile.py`). The paper's Glow is the `full` one
-# (its smaller CIFAR-10 Glow reached 3.46 BPD, the full-size Glow of Kingma & Dhariwal 3.35);
-# `quick` is what a 2-core CPU can train in minutes.
+# Model sizes per compute profile (`ood_lib/profile.py`). The paper states that its CIFAR-10
+# Glow is smaller than Kingma & Dhariwal's (3.46 vs 3.35 test BPD) and trained on one GPU; it
+# does not list every size. The `full` profile is *our* choice of a paper-scale model
+# (L = 3, K = 32 on 32×32×3); `quick` is what a 2-core CPU trains in about 12 minutes.
 
 # %%
 # NBVAL_CHECK_OUTPUT
