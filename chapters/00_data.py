@@ -166,5 +166,17 @@ for name in ("fashion_mnist", "mnist"):
 # - MNIST has a lower pixel mean and standard deviation than FashionMNIST, and far more
 #   exactly-zero pixels: keep that in mind when a FashionMNIST model prefers MNIST.
 
+# %% [markdown]
+# ## Exercises
+#
+# 1. Compute the per-pixel mean and variance maps of FashionMNIST and MNIST (train, pixels
+#    divided by 256) and the sum of the per-pixel variances of each. Which set has the smaller
+#    total? *Hint: `ood_lib.stats.per_dimension_moments` returns both maps.*
+# 2. What fraction of MNIST training images has any non-zero pixel in the outermost two rows
+#    and columns? And of FashionMNIST? *Hint: index `x[:, :2]`, `x[:, -2:]`, `x[:, :, :2]`,
+#    `x[:, :, -2:]` and use `.any(axis=(1, 2, 3))`.*
+# 3. Check one official file's md5 by hand. *Hint: `data.md5sum(path)` against
+#    `data.SPECS["mnist"].files`.*
+
 # %%
 chapter_footer()

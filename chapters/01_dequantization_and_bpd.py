@@ -657,5 +657,18 @@ plots.show(fig)
 # - Mixing a model with 99 % noise costs at most $\log 100$ nats per image, under 0.01 bits/dim:
 #   averages of log-likelihood are blunt instruments.
 
+# %% [markdown]
+# ## Exercises
+#
+# 1. Show that the uniform density on $[0, 1)^D$ has exactly 8 bits per dimension. *Hint:
+#    $\log q = 0$; put it into the BPD formula.*
+# 2. A model reports $\log q(y) = 1000$ nats for a $28 \times 28$ image in the $[0, 1)$
+#    convention. What is its BPD, and what log-density would it report in the $[0, 256)$
+#    convention? *Hint: $D \log 256 = 4347.4$ nats.*
+# 3. Prove that the mixture $m = 0.01\,p + 0.99\,q$ satisfies $\log m(x) \ge \log p(x) - \log 100$,
+#    and turn it into a BPD difference for $D = 3072$. *Hint: $m \ge 0.01\,p$.*
+# 4. The histogram model gives the all-black image about 1.36 BPD. Which pixels cost the most
+#    bits? *Hint: map $-\log_2 Q_d(0)$ over the 784 pixels.*
+
 # %%
 chapter_footer()

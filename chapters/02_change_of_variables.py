@@ -860,5 +860,18 @@ print(
 # - With additive couplings the volume term is a constant (CV-Glow), and everything that
 #   distinguishes inputs lives in $\log p_z(f(x))$.
 
+# %% [markdown]
+# ## Exercises
+#
+# 1. Prove $\log|\det J| \le \tfrac D2 \log(\|J\|_F^2 / D) \le D \log s_{\max}$ for a $D \times D$
+#    matrix $J$. *Hint: $|\det J| = \prod_i s_i$; apply the AM-GM inequality to the $s_i^2$.*
+# 2. Build a 1-D flow under which a point far from the training data is more likely than every
+#    training point. *Hint: $p(x) = p_z(f(x))\,|f'(x)|$: make $f'$ huge at that point while $f$
+#    maps it near 0.*
+# 3. Show that squeeze has $\log|\det| = 0$ and ActNorm $H W \sum_c s_c$. *Hint: a permutation
+#    matrix; a diagonal matrix with each $e^{s_c}$ repeated $H W$ times.*
+# 4. Why does the additive coupling's Jacobian block $\partial y_b / \partial x_a$ not enter the
+#    determinant? *Hint: the determinant of a block-triangular matrix.*
+
 # %%
 chapter_footer()

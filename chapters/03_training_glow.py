@@ -229,5 +229,20 @@ else:
 #   stays below at every evaluation, so early stopping does not help.
 # - Chapter 04 checks the effect across data-set pairs and model families.
 
+# %% [markdown]
+# ## Exercises
+#
+# 1. Count the parameters of one flow step with $C$ channels and hidden width $h$, and compare
+#    with `sum(p.numel() for p in step.parameters())`. *Hint: two bias-free convolutions with
+#    an ActNorm each (2 parameters per channel), the zero convolution (weight, bias,
+#    log-scale), the step's ActNorm and the LU-parametrised 1×1 convolution.*
+# 2. Draw samples at temperatures 0.5, 0.7 and 1.0 and describe what changes. *Hint:
+#    `model.sample(n, temperature=T)`.*
+# 3. Train the same Glow without the learning-rate decay and compare the test BPD, mean and
+#    median. *Hint: a profile copy with `dataclasses.replace(profile.train_small,
+#    decay_fraction=0.0)`; `benchmarks/RESULTS.md` has the 4-minute version.*
+# 4. Why must the $D \log 256$ term be added per image, not per batch? *Hint: write the mean
+#    BPD of a batch of $N$ images both ways.*
+
 # %%
 chapter_footer()

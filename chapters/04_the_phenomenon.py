@@ -293,5 +293,18 @@ for row in results:
 #   here, not a rule for every density model; for the other two, closeness to the data's most
 #   common pixel value decides. Chapters 06-07 make the flow's case precise.
 
+# %% [markdown]
+# ## Exercises
+#
+# 1. Compute the AUROC of the FashionMNIST Glow separately for each MNIST digit. Which digit
+#    looks most "in-distribution"? *Hint: `data.load_tensor("mnist", "test")` also returns
+#    the labels.*
+# 2. Explain why constant 0 beats every test image under all three models, while constant 128
+#    loses under the PixelCNN and the VAE. *Hint: chapter 00's pixel-value histogram.*
+# 3. Draw the ROC curve of $\log p(x)$ for the Glow, not just its area. *Hint: sort all scores,
+#    then take cumulative fractions of in-distribution and OOD images.*
+# 4. Find the FashionMNIST test images with the largest BPD under the MNIST Glow and look at
+#    them. *Hint: `np.argsort` on the BPDs; compare their borders with MNIST's.*
+
 # %%
 chapter_footer()
