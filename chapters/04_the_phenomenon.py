@@ -55,11 +55,14 @@ def score_sets(model: torch.nn.Module, test_sets: dict[str, torch.Tensor], **kwa
 
 
 def plot_histograms(bpd: dict[str, np.ndarray], title: str, ax: plt.Axes) -> None:
-    """Histograms of per-example BPD; lower BPD = higher likelihood."""
+    """Histograms of per-example BPD on shared bins; the legend counts the images outside the bins."""
     bins = plots.shared_bins(list(bpd.values()))
     for name, values in bpd.items():
-        ax.hist(values, bins=bins, alpha=0.55, density=True, label=f"{data.get_spec(name).title} test")
+        outside = int(np.sum((values < bins[0]) | (values > bins[-1])))
+        label = f"{data.get_spec(name).title} test" + (f" ({outside} outside the axis)" if outside else "")
+        ax.hist(values, bins=bins, alpha=0.55, density=True, label=label)
     ax.set_xlabel("bits per dimension (lower = more likely)")
+    ax.set_ylabel("density of images")
     ax.set_title(title)
     ax.legend()
 
@@ -240,6 +243,7 @@ for row in fashion_rows:
         f"{row['label']:8s} constant 0: {probes['constant'][0]:6.3f}  constant 128: {probes['constant'][128]:6.3f}  "
         f"best constant v={best}: {probes['constant'][best]:6.3f}  uniform noise: {probes['noise'].mean():6.3f}  "
         f"mean FashionMNIST test: {test_mean:6.3f} BPD"
+        + ("  (paper's Glow: constant 0: 0.339, uniform noise: 8.686)" if row["label"] == "Glow" else "")
     )
     print(
         f"         constants more likely than the average test image: {len(beating)} of 256"
