@@ -84,6 +84,11 @@ def experiment(model_name: str, train_set: str, ood_set: str, test_sets: dict[st
         f"{label} trained on {train_set}: {trained.provenance()}"
         + (f"; bound with K = {extra['num_samples']}" if extra else "")
     )
+    budget = trained.config["train"]
+    print(
+        f"  architecture {trained.config['model']}; batch {budget['batch_size']}, lr {budget['lr']}"
+        + ("; scores are lower bounds on log p(x), so BPDs are upper bounds" if extra else "")
+    )
     print(f"  AUROC {train_set} (in) vs {ood_set} (out) = {auroc:.3f}")
     row = {
         "label": label,
