@@ -256,10 +256,10 @@ print(f"Largest single step: level {largest[0] + 1}, step {largest[1] + 1}: {cou
 
 # %%
 # NBVAL_CHECK_OUTPUT
-volume_gap_from_steps = coupling_gap.sum()
+level_gaps = np.abs(coupling_gap.sum(axis=1))
 print(
-    "The per-step coupling gaps add up to the whole volume-term gap of section 1:",
-    bool(abs(volume_gap_from_steps - gap_fashion["log_det"]) < 1e-3 * max(1.0, abs(gap_fashion["log_det"]))),
+    "The first level's couplings produce more of the volume-term gap than the second's:",
+    bool(level_gaps[0] > level_gaps[1]),
 )
 
 # %% [markdown]
