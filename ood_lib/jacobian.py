@@ -78,5 +78,4 @@ def largest_singular_value(
             direction = normalised(pullback(image.detach())[0])
         _, image = jvp(fn, (chunk,), (direction,))
         estimates.append(image.flatten(1).norm(dim=1).detach())
-        del pullback
     return torch.cat(estimates)
