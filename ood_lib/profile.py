@@ -74,6 +74,7 @@ class Profile:
     baseline_train_large: TrainConfig
     vae_importance_samples: int  # K of the VAE's importance-weighted bound when scoring
     n_jacobian: int  # images per data set whose Jacobian norm is estimated (chapter 05)
+    n_second_order: int  # test images per data set in the second-order predictions (chapter 06)
     seed: int = 0
 
     def glow(self, image_shape: tuple[int, int, int]) -> GlowConfig:
@@ -153,6 +154,7 @@ PROFILES: dict[str, Profile] = {
         ),
         vae_importance_samples=4,
         n_jacobian=16,
+        n_second_order=32,
     ),
     "quick": Profile(
         name="quick",
@@ -212,6 +214,7 @@ PROFILES: dict[str, Profile] = {
         ),
         vae_importance_samples=16,
         n_jacobian=300,
+        n_second_order=500,
     ),
     "full": Profile(
         name="full",
@@ -269,6 +272,7 @@ PROFILES: dict[str, Profile] = {
         ),
         vae_importance_samples=64,
         n_jacobian=1000,
+        n_second_order=2000,
     ),
 }
 
