@@ -141,15 +141,8 @@ print(f"Glow on FashionMNIST: {glow_fashion.provenance()}")
 
 # %%
 def plot_history(trained: zoo.TrainedModel, title: str) -> None:
-    history = trained.history
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    for key, values in history["eval"].items():
-        label = key if key in ("train", "test") else f"{data.get_spec(key).title} test (OOD)"
-        ax.plot(history["step"], values, marker="o", markersize=3, label=label)
-    ax.set_xlabel("training step")
-    ax.set_ylabel("mean bits per dimension")
-    ax.set_title(title)
-    ax.legend()
+    plots.training_curves(ax, trained.history, title)
     fig.tight_layout()
     plots.show(fig)
 

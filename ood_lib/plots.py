@@ -83,3 +83,16 @@ def histograms(
     if title:
         ax.set_title(title)
     ax.legend()
+
+
+def training_curves(ax: plt.Axes, history: dict, title: str) -> None:
+    """Mean BPD at each evaluation of a training run (``TrainedModel.history``): train, test, OOD test sets."""
+    from . import data
+
+    for key, values in history["eval"].items():
+        label = key if key in ("train", "test") else f"{data.get_spec(key).title} test (OOD)"
+        ax.plot(history["step"][: len(values)], values, marker="o", markersize=3, label=label)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("mean bits per dimension")
+    ax.set_title(title)
+    ax.legend()

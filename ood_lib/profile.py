@@ -75,6 +75,9 @@ class Profile:
     vae_importance_samples: int  # K of the VAE's importance-weighted bound when scoring
     n_jacobian: int  # images per data set whose Jacobian norm is estimated (chapter 05)
     n_second_order: int  # test images per data set in the second-order predictions (chapter 06)
+    ensemble_size: int  # independently seeded Glows for ensembles and WAIC (chapter 08)
+    background_rates: tuple[float, ...]  # candidate perturbation rates of likelihood-ratio background models
+    outlier_exposure_train: TrainConfig  # fine-tuning budget of outlier exposure (from a trained model)
     seed: int = 0
 
     def glow(self, image_shape: tuple[int, int, int]) -> GlowConfig:
@@ -155,6 +158,19 @@ PROFILES: dict[str, Profile] = {
         vae_importance_samples=4,
         n_jacobian=16,
         n_second_order=32,
+        ensemble_size=3,
+        background_rates=(0.1, 0.3),
+        outlier_exposure_train=TrainConfig(
+            n_steps=30,
+            batch_size=32,
+            lr=5e-4,
+            warmup_steps=0,
+            grad_clip=50.0,
+            eval_every=15,
+            checkpoint_every=15,
+            n_train=2048,
+            n_eval=128,
+        ),
     ),
     "quick": Profile(
         name="quick",
@@ -178,13 +194,14 @@ PROFILES: dict[str, Profile] = {
         train_large=TrainConfig(
             n_steps=3000,
             batch_size=64,
-            lr=1e-3,
+            lr=2e-3,
             warmup_steps=200,
             grad_clip=50.0,
             eval_every=250,
             checkpoint_every=250,
             n_train=None,
             n_eval=1000,
+            decay_fraction=0.3,
         ),
         pixelcnn_small={"hidden": 32, "layers": 4},
         pixelcnn_large={"hidden": 48, "layers": 4},
@@ -215,6 +232,19 @@ PROFILES: dict[str, Profile] = {
         vae_importance_samples=16,
         n_jacobian=300,
         n_second_order=500,
+        ensemble_size=3,
+        background_rates=(0.1, 0.2, 0.3),
+        outlier_exposure_train=TrainConfig(
+            n_steps=300,
+            batch_size=64,
+            lr=5e-4,
+            warmup_steps=0,
+            grad_clip=50.0,
+            eval_every=100,
+            checkpoint_every=100,
+            n_train=None,
+            n_eval=500,
+        ),
     ),
     "full": Profile(
         name="full",
@@ -273,6 +303,19 @@ PROFILES: dict[str, Profile] = {
         vae_importance_samples=64,
         n_jacobian=1000,
         n_second_order=2000,
+        ensemble_size=5,
+        background_rates=(0.1, 0.2, 0.3),
+        outlier_exposure_train=TrainConfig(
+            n_steps=3000,
+            batch_size=64,
+            lr=5e-4,
+            warmup_steps=0,
+            grad_clip=50.0,
+            eval_every=500,
+            checkpoint_every=500,
+            n_train=None,
+            n_eval=10000,
+        ),
     ),
 }
 

@@ -33,3 +33,37 @@ def per_dimension_moments(x_uint8: np.ndarray, scale: float = 256.0) -> tuple[np
 def class_counts(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Number of examples of each class 0..num_classes-1."""
     return np.bincount(labels, minlength=num_classes)
+
+
+def variance_sums(x_uint8: np.ndarray, scale: float = 256.0) -> np.ndarray:
+    r"""Per-channel sums of per-pixel variances, :math:`\sum_{h,w} \sigma^2_{h,w,c}` (the paper's Eq. 6), shape (C,)."""
+    return per_dimension_moments(x_uint8, scale)[1].sum(axis=(0, 1))
+
+
+def bootstrap_variance_sums(
+    x_uint8: np.ndarray,
+    n_resamples: int = 500,
+    level: float = 0.95,
+    seed: int = 0,
+    scale: float = 256.0,
+    chunk: int = 5000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap interval (low, high), each shape (C,), of :func:`variance_sums` over images.
+
+    Each resample draws N images with replacement; its per-pixel moments are weighted sums
+    of the images (weights = how often each was drawn), accumulated ``chunk`` images at a time.
+    """
+    num_images = len(x_uint8)
+    counts = np.random.default_rng(seed).multinomial(num_images, np.full(num_images, 1.0 / num_images), n_resamples)
+    first = np.zeros((n_resamples, int(np.prod(x_uint8.shape[1:]))))
+    second = np.zeros_like(first)
+    for start in range(0, num_images, chunk):
+        block = x_uint8[start : start + chunk].reshape(-1, first.shape[1]).astype(np.float64) / scale
+        weights = counts[:, start : start + chunk].astype(np.float64)
+        first += weights @ block
+        second += weights @ np.square(block)
+    variances = (second / num_images - np.square(first / num_images)).reshape(n_resamples, *x_uint8.shape[1:])
+    sums = variances.sum(axis=(1, 2))
+    tail = 100.0 * (1.0 - level) / 2.0
+    low, high = np.percentile(sums, [tail, 100.0 - tail], axis=0)
+    return low, high

@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +31,29 @@ from tqdm import tqdm
 
 from .device import get_device
 from .paths import write_atomically
+from .perturbation import perturb_pixels
 from .profile import TrainConfig
 
 # Examples per forward pass during evaluation (no gradients, so larger than a training batch).
 EVAL_BATCH_SIZE = 256
 
 # Independent random streams derived from ``config.seed``.
-_SHUFFLE_STREAM, _NOISE_STREAM, _EVAL_NOISE_STREAM, _EVAL_SUBSET_STREAM = range(4)
+_SHUFFLE_STREAM, _NOISE_STREAM, _EVAL_NOISE_STREAM, _EVAL_SUBSET_STREAM, _PERTURB_STREAM, _OUTLIER_STREAM = range(6)
+
+
+@dataclass(frozen=True)
+class OutlierExposure:
+    """Outlier images (uint8 NCHW, the training images' shape) and the margin loss's constants."""
+
+    images: torch.Tensor
+    name: str  # what the images are, e.g. "cifar10_subset train, grayscale 28x28"
+    margin: float = 1.0  # bits per dimension
+    weight: float = 1.0
+
+    def describe(self) -> dict:
+        """JSON-able description, with a fingerprint of the images."""
+        return {"name": self.name, "margin": self.margin, "weight": self.weight, "data": data_fingerprint(self.images)}
+
 
 # The history key under which the fixed subset of the training data is evaluated.
 TRAIN_EVAL_KEY = "train"
@@ -126,12 +143,18 @@ def data_fingerprint(x_uint8: torch.Tensor) -> dict:
 
 
 def run_config(
-    model: nn.Module, x_train: torch.Tensor, config: TrainConfig, eval_sets: dict[str, torch.Tensor] | None = None
+    model: nn.Module,
+    x_train: torch.Tensor,
+    config: TrainConfig,
+    eval_sets: dict[str, torch.Tensor] | None = None,
+    perturbation_rate: float = 0.0,
+    outliers: OutlierExposure | None = None,
 ) -> dict:
     """Everything that determines a training run's result and history, as plain JSON data.
 
-    Model class and config, training config and fingerprints of the training and
-    evaluation data. Stored in every checkpoint; a checkpoint is resumed only if this matches.
+    Model class and config, training config, the input perturbation rate (only when it is
+    not 0) and fingerprints of the training and evaluation data. Stored in every checkpoint;
+    a checkpoint is resumed only if this matches.
     """
     description = {
         "model_class": type(model).__name__,
@@ -140,6 +163,10 @@ def run_config(
         "data": data_fingerprint(x_train),
         "eval_data": {name: data_fingerprint(x) for name, x in sorted((eval_sets or {}).items())},
     }
+    if perturbation_rate:
+        description["perturbation_rate"] = perturbation_rate
+    if outliers is not None:
+        description["outlier_exposure"] = outliers.describe()
     return json.loads(json.dumps(description))
 
 
@@ -196,8 +223,19 @@ def train(
     eval_sets: dict[str, torch.Tensor] | None = None,
     device: torch.device | None = None,
     progress: bool = True,
+    perturbation_rate: float = 0.0,
+    outliers: OutlierExposure | None = None,
 ) -> dict:
     """Train ``model`` on uint8 NCHW images ``x_train`` for ``config.n_steps`` updates; return its history.
+
+    With ``perturbation_rate`` > 0 every training batch is perturbed first
+    (:func:`ood_lib.perturbation.perturb_pixels`, a seeded stream per update): the
+    background models of likelihood-ratio scores. Evaluation uses clean images.
+
+    With ``outliers`` (outlier exposure, Hendrycks et al. 2019) each update also draws a
+    batch of outlier images and minimises
+    ``mean(b_in) + weight * mean(max(0, margin + b_in - b_out))`` with b the per-image BPD:
+    the outliers are pushed at least ``margin`` bits per dimension above the inliers.
 
     Resumes from ``checkpoint_path`` when it holds a checkpoint of the same run
     (raises ``CheckpointMismatchError`` if it holds another run's), and returns at
@@ -231,7 +269,7 @@ def train(
     model.train()
     # foreach: a few multi-tensor kernels per update instead of several per parameter; same results bit for bit.
     optimizer = torch.optim.Adamax(model.parameters(), lr=learning_rate(0, config), foreach=True)
-    this_run = run_config(model, x_train, config, eval_sets)
+    this_run = run_config(model, x_train, config, eval_sets, perturbation_rate, outliers)
 
     checkpoint = None
     if checkpoint_path.exists():
@@ -254,10 +292,26 @@ def train(
         last_checkpoint_step = None
 
     def batch_for(update: int) -> torch.Tensor:
-        return x_train[batch_indices(update, len(x_train), config.batch_size, config.seed)].to(device)
+        batch = x_train[batch_indices(update, len(x_train), config.batch_size, config.seed)].to(device)
+        if perturbation_rate:
+            batch = perturb_pixels(
+                batch, perturbation_rate, _seeded_generator(device, config.seed, _PERTURB_STREAM, update)
+            )
+        return batch
 
     def noise_for(update: int) -> torch.Generator:
         return _seeded_generator(device, config.seed, _NOISE_STREAM, update)
+
+    def loss_for(update: int) -> torch.Tensor:
+        inlier_bpd = model.bits_per_dim(batch_for(update), generator=noise_for(update))
+        if outliers is None:
+            return inlier_bpd.mean()
+        indices = batch_indices(update, len(outliers.images), config.batch_size, config.seed + 1)
+        outlier_bpd = model.bits_per_dim(
+            outliers.images[indices].to(device),
+            generator=_seeded_generator(device, config.seed, _OUTLIER_STREAM, update),
+        )
+        return inlier_bpd.mean() + outliers.weight * torch.relu(outliers.margin + inlier_bpd - outlier_bpd).mean()
 
     def evaluate(train_loss: float) -> None:
         history["step"].append(step)
@@ -299,7 +353,7 @@ def train(
         while step < config.n_steps:
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(step, config)
-            loss = model.bits_per_dim(batch_for(step), generator=noise_for(step)).mean()
+            loss = loss_for(step)
             loss_value = loss.item()
             raise_if_diverged(loss_value)
             optimizer.zero_grad(set_to_none=True)

@@ -28,12 +28,22 @@ from .device import get_device
 from .flows import Glow
 from .paths import model_dir, write_atomically
 from .pixelcnn import PixelCNN
-from .profile import Profile, get_profile
-from .train import read_run_config, run_config, train
+from .profile import Profile, TrainConfig, get_profile
+from .train import OutlierExposure, read_run_config, run_config, train
 from .vae import VAE
 
 # Each data set's out-of-distribution partner in the paper.
-OOD_PARTNERS = {"fashion_mnist": "mnist", "mnist": "fashion_mnist", "cifar10": "svhn", "svhn": "cifar10"}
+OOD_PARTNERS = {
+    "fashion_mnist": "mnist",
+    "mnist": "fashion_mnist",
+    "cifar10": "svhn",
+    "svhn": "cifar10",
+    "cifar10_subset": "svhn",
+}
+
+# Outlier exposure: outliers are pushed this many bits per dimension above the inliers, with this weight.
+OUTLIER_MARGIN_BPD = 1.0
+OUTLIER_WEIGHT = 1.0
 
 # Builds an untrained model for images of shape (H, W, C) at a profile's size.
 ModelBuilder = Callable[[Profile, tuple[int, int, int]], nn.Module]
@@ -119,9 +129,30 @@ class TrainedModel:
         )
 
 
-def model_path(model_name: str, train_set: str, profile: Profile) -> Path:
-    """Where the zoo keeps ``model_name`` trained on ``train_set`` under ``profile``."""
-    return model_dir() / profile.name / f"{model_name}_{train_set}.pt"
+@dataclass(frozen=True)
+class Variant:
+    """How a zoo model departs from the plain one: another seed, perturbed training inputs
+    (a likelihood-ratio background model), or outlier-exposure fine-tuning on the training
+    split of another data set (converted to the training images' shape)."""
+
+    seed: int = 0
+    perturbation_rate: float = 0.0
+    outliers_from: str | None = None
+
+    def suffix(self) -> str:
+        """File-name suffix; empty for the plain model."""
+        parts = [f"_seed{self.seed}" if self.seed else ""]
+        parts.append(f"_perturbed{self.perturbation_rate:g}" if self.perturbation_rate else "")
+        parts.append(f"_oe-{self.outliers_from}" if self.outliers_from else "")
+        return "".join(parts)
+
+
+PLAIN = Variant()
+
+
+def model_path(model_name: str, train_set: str, profile: Profile, variant: Variant = PLAIN) -> Path:
+    """Where the zoo keeps ``model_name`` trained on ``train_set`` under ``profile`` (and ``variant``)."""
+    return model_dir() / profile.name / f"{model_name}_{train_set}{variant.suffix()}.pt"
 
 
 def _ood_partner_on_disk(train_set: str) -> str | None:
@@ -130,16 +161,23 @@ def _ood_partner_on_disk(train_set: str) -> str | None:
     return partner if partner is not None and data.is_available(partner) else None
 
 
-def _zoo_config(model_name: str, model: nn.Module, train_set: str, profile: Profile) -> dict:
+def _zoo_config(model_name: str, model: nn.Module, train_set: str, train_config: TrainConfig, variant: Variant) -> dict:
     """Everything the cached file must match to be reused, as plain JSON data."""
-    image_shape = data.SPECS[train_set].shape
     description = {
         "model_name": model_name,
         "model_class": type(model).__name__,
         "model": model.config,
-        "train": dataclasses.asdict(profile.train(image_shape, MODEL_BUILDERS[model_name][1])),
+        "train": dataclasses.asdict(train_config),
         "data": {"train_set": train_set, "ood_eval_set": _ood_partner_on_disk(train_set)},
     }
+    if variant.perturbation_rate:
+        description["perturbation_rate"] = variant.perturbation_rate
+    if variant.outliers_from:
+        description["outlier_exposure"] = {
+            "outliers_from": variant.outliers_from,
+            "margin": OUTLIER_MARGIN_BPD,
+            "weight": OUTLIER_WEIGHT,
+        }
     return json.loads(json.dumps(description))
 
 
@@ -161,12 +199,24 @@ def _load_training_data(
     return x_train_subset, eval_sets
 
 
-def get(model_name: str, train_set: str, profile: Profile | None = None, *, progress: bool = True) -> TrainedModel:
+def get(
+    model_name: str,
+    train_set: str,
+    profile: Profile | None = None,
+    *,
+    variant: Variant = PLAIN,
+    progress: bool = True,
+) -> TrainedModel:
     """``model_name`` trained on ``train_set``'s training split at ``profile``'s size (default: current profile).
 
     Loads the cached model if its configuration matches, else trains it (resuming
     an interrupted run) and caches it. Raises ``TrainingDataUnavailableError`` if
     training is needed and the training data cannot be loaded.
+
+    ``variant`` (see :class:`Variant`): ``seed`` changes the initial weights and every
+    training random stream; ``perturbation_rate`` trains on perturbed inputs; ``outliers_from``
+    starts from the plain model of the same seed and fine-tunes it for the profile's
+    ``outlier_exposure_train`` budget with the outlier-exposure margin loss.
     """
     if model_name not in MODEL_BUILDERS:
         raise ValueError(f"Unknown model {model_name!r}. Valid models: {', '.join(MODEL_BUILDERS)}.")
@@ -176,13 +226,20 @@ def get(model_name: str, train_set: str, profile: Profile | None = None, *, prog
     device = get_device()
     image_shape = data.SPECS[train_set].shape
     build, training_family = MODEL_BUILDERS[model_name]
-    train_config = profile.train(image_shape, training_family)
-    path = model_path(model_name, train_set, profile)
+    if variant.outliers_from and variant.outliers_from not in data.SPECS:
+        raise ValueError(
+            f"Unknown outlier data set {variant.outliers_from!r}. Valid data sets: {', '.join(data.SPECS)}."
+        )
+    base_config = (
+        profile.outlier_exposure_train if variant.outliers_from else profile.train(image_shape, training_family)
+    )
+    train_config = dataclasses.replace(base_config, seed=base_config.seed + variant.seed)
+    path = model_path(model_name, train_set, profile, variant)
 
     with torch.random.fork_rng(devices=[]):  # the same initial weights every time, global RNG untouched
         torch.manual_seed(train_config.seed)
         model = build(profile, image_shape)
-    wanted_config = _zoo_config(model_name, model, train_set, profile)
+    wanted_config = _zoo_config(model_name, model, train_set, train_config, variant)
 
     if path.exists():
         stored = _read_model_file(path)
@@ -198,12 +255,33 @@ def get(model_name: str, train_set: str, profile: Profile | None = None, *, prog
             )
 
     x_train, eval_sets = _load_training_data(train_set, model_name, train_config.n_train, train_config.seed)
+    outliers = None
+    if variant.outliers_from:
+        base = get(model_name, train_set, profile, variant=Variant(seed=variant.seed), progress=progress)
+        model.load_state_dict(base.model.state_dict())
+        height, width, channels = image_shape
+        outlier_images = data.as_shape(data.load(variant.outliers_from, "train")[0], image_shape)
+        outliers = OutlierExposure(
+            data.to_tensor(outlier_images),
+            f"{variant.outliers_from} train as {height}x{width}x{channels}",
+            OUTLIER_MARGIN_BPD,
+            OUTLIER_WEIGHT,
+        )
     checkpoint_path = path.with_suffix(".ckpt.pt")
     stored_run = read_run_config(checkpoint_path)
-    if stored_run is not None and stored_run != run_config(model, x_train, train_config, eval_sets):
+    wanted_run = run_config(model, x_train, train_config, eval_sets, variant.perturbation_rate, outliers)
+    if stored_run is not None and stored_run != wanted_run:
         checkpoint_path.unlink()  # a checkpoint of an outdated configuration
     history = train(
-        model, x_train, train_config, checkpoint_path, eval_sets=eval_sets, device=device, progress=progress
+        model,
+        x_train,
+        train_config,
+        checkpoint_path,
+        eval_sets=eval_sets,
+        device=device,
+        progress=progress,
+        perturbation_rate=variant.perturbation_rate,
+        outliers=outliers,
     )
 
     cpu_state = {name: value.detach().cpu() for name, value in model.state_dict().items()}

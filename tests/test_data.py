@@ -205,7 +205,7 @@ def test_bad_download_is_not_kept(isolated_data: Path, monkeypatch: pytest.Monke
 
 
 def test_unknown_names_list_valid_ones() -> None:
-    with pytest.raises(ValueError, match="Valid data sets: mnist, fashion_mnist, cifar10, svhn"):
+    with pytest.raises(ValueError, match="Valid data sets: mnist, fashion_mnist, cifar10, svhn, cifar10_subset"):
         data.load("imagenet", "train")
     with pytest.raises(ValueError, match="Valid splits: train, test"):
         data.load("mnist", "validation")
@@ -278,4 +278,80 @@ def test_real_official_files(
     else:
         assert np.bincount(y_train).tolist() == [6000] * 10
         assert np.bincount(y_test).tolist() == [1000] * 10
+    assert offline == []
+
+
+def use_small_subset(monkeypatch: pytest.MonkeyPatch, sizes: dict[str, int], packed_md5: str | None = None) -> None:
+    """Make ``cifar10_subset`` a prefix of ``sizes`` images of the (small) CIFAR-10 spec in use."""
+    spec = dataclasses.replace(registry.SPECS["cifar10_subset"], split_sizes=sizes)
+    if packed_md5 is not None:
+        spec = dataclasses.replace(spec, packed_md5=packed_md5)
+    monkeypatch.setitem(registry.SPECS, "cifar10_subset", spec)
+
+
+def test_cifar10_subset_is_cut_from_the_full_official_archive(
+    isolated_data: Path, monkeypatch: pytest.MonkeyPatch, offline: list[str]
+) -> None:
+    cifar_dir = isolated_data / "raw" / "cifar10"
+    cifar_dir.mkdir(parents=True)
+    cifar = {
+        split: (random_images(n, (32, 32, 3)), RNG.integers(0, 10, n)) for split, n in (("train", 10), ("test", 4))
+    }
+    write_cifar10_archive(cifar_dir / "cifar-10-python.tar.gz", cifar)
+    use_small_spec(monkeypatch, "cifar10", {"archive": cifar_dir / "cifar-10-python.tar.gz"}, {"train": 10, "test": 4})
+    use_small_subset(monkeypatch, {"train": 6, "test": 2})
+    assert data.is_available("cifar10_subset")
+    for split, n in (("train", 6), ("test", 2)):
+        x, y = data.load("cifar10_subset", split)
+        np.testing.assert_array_equal(x, cifar[split][0][:n])
+        np.testing.assert_array_equal(y, cifar[split][1][:n])
+    assert (isolated_data.parent / "cache" / "cifar10_subset.npz").exists()
+    assert offline == []
+
+
+def test_cifar10_subset_file_is_md5_checked(isolated_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    arrays = {
+        "x_train": random_images(3, (32, 32, 3)),
+        "y_train": np.arange(3),
+        "x_test": random_images(2, (32, 32, 3)),
+        "y_test": np.arange(2),
+    }
+    packed = isolated_data / "cifar10_subset.npz"
+    with open(packed, "wb") as handle:
+        np.savez(handle, **arrays)
+    use_small_subset(monkeypatch, {"train": 3, "test": 2}, packed_md5=data.md5sum(packed))
+    np.testing.assert_array_equal(data.load("cifar10_subset", "test")[0], arrays["x_test"])
+
+    data.clear_memory_cache()
+    use_small_subset(monkeypatch, {"train": 3, "test": 2}, packed_md5="0" * 32)
+    with pytest.raises(data.ChecksumError, match="cifar10_subset.npz.*expected 00000000"):
+        data.load("cifar10_subset", "train")
+
+
+def test_missing_cifar10_subset_says_both_ways_to_get_it(isolated_data: Path, offline: list[str]) -> None:
+    assert not data.is_available("cifar10_subset")
+    with pytest.raises(data.DataNotFoundError) as error:
+        data.load("cifar10_subset", "test")
+    message = str(error.value)
+    assert "cifar10_subset.npz" in message and "4789ed8deb6b480ecaef623e16170d67" in message
+    assert "cifar-10-python.tar.gz" in message and "OOD_DATA_DIR" in message
+
+
+def test_real_cifar10_subset(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offline: list[str]
+) -> None:
+    if not (shared_data / "cifar10_subset.npz").exists():
+        pytest.skip(f"cifar10_subset.npz not found in {shared_data}")
+    monkeypatch.setenv("OOD_DATA_DIR", str(shared_data))
+    monkeypatch.setenv("OOD_CACHE_DIR", str(tmp_path / "cache"))
+    data.clear_memory_cache()
+    x_train, y_train = data.load("cifar10_subset", "train")
+    x_test, y_test = data.load("cifar10_subset", "test")
+    data.clear_memory_cache()
+    assert x_train.shape == (4000, 32, 32, 3) and x_test.shape == (1000, 32, 32, 3)
+    # Facts of the official files (../shared/data/README.md): first labels and pixel values.
+    assert y_train[:10].tolist() == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]
+    assert y_test[:10].tolist() == [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]
+    assert x_test[0, 0, :3, 0].tolist() == [158, 159, 165]
+    assert x_train[0, 0, :5, 0].tolist() == [59, 43, 50, 68, 98]
     assert offline == []

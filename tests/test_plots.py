@@ -37,3 +37,14 @@ def test_histograms_draw_one_labelled_layer_per_sample_on_the_given_bins() -> No
     heights = [patch.get_height() for patch in ax.patches]
     assert len(heights) == 2 * 30 and abs(sum(heights[:30]) * (bins[1] - bins[0]) - 1.0) < 0.05
     plt.close(fig)
+
+
+def test_training_curves_draw_one_labelled_line_per_evaluated_set() -> None:
+    history = {"step": [100, 200, 300], "eval": {"train": [5.0, 4.0, 3.5], "test": [5.1, 4.2, 3.8], "mnist": [4, 3, 2]}}
+    fig, ax = plt.subplots()
+    plots.training_curves(ax, history, "a run")
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["train", "test", "MNIST test (OOD)"]
+    np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), [5.1, 4.2, 3.8])
+    assert ax.get_xlabel() == "training step" and ax.get_title() == "a run"
+    plt.close(fig)

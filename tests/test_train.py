@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from ood_lib.perturbation import perturb_pixels
 from ood_lib.profile import TrainConfig
 from ood_lib.train import (
     CheckpointMismatchError,
@@ -304,3 +305,15 @@ def test_checkpoint_of_another_run_is_refused(tmp_path: Path) -> None:
             device=CPU,
             progress=False,
         )
+
+
+def test_perturb_pixels_replaces_about_the_given_fraction_with_uniform_values() -> None:
+    x_uint8 = torch.full((200, 1, 28, 28), 7, dtype=torch.uint8)
+    assert torch.equal(perturb_pixels(x_uint8, 0.0, torch.Generator().manual_seed(0)), x_uint8)
+    perturbed = perturb_pixels(x_uint8, 0.3, torch.Generator().manual_seed(0))
+    changed = (perturbed != x_uint8).float().mean().item()
+    assert abs(changed - 0.3 * 255 / 256) < 0.01
+    assert perturbed[perturbed != 7].float().mean().item() == pytest.approx(127.5, abs=2.0)
+    assert torch.equal(x_uint8, torch.full_like(x_uint8, 7)), "the caller's images are not modified"
+    with pytest.raises(ValueError, match="rate"):
+        perturb_pixels(x_uint8, 1.5)

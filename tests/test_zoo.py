@@ -224,3 +224,52 @@ def test_a_truncated_model_file_gives_a_clear_error_naming_it(fake_datasets, tra
     torch.save({"something": "else"}, trained.path)
     with pytest.raises(zoo.CorruptModelFileError, match="not a model file"):
         zoo.get("glow", "fashion_mnist", tiny_profile(), progress=False)
+
+
+def test_seed_variant_is_a_separate_model_with_other_weights(fake_datasets, training_runs) -> None:
+    profile = tiny_profile()
+    plain = zoo.get("glow", "fashion_mnist", profile, progress=False)
+    seeded = zoo.get("glow", "fashion_mnist", profile, variant=zoo.Variant(seed=1), progress=False)
+    assert seeded.path.name == "glow_fashion_mnist_seed1.pt" and plain.path.name == "glow_fashion_mnist.pt"
+    assert seeded.config["train"]["seed"] == plain.config["train"]["seed"] + 1
+    first_plain, first_seeded = (next(t.model.parameters()) for t in (plain, seeded))
+    assert not torch.equal(first_plain, first_seeded)
+    again = zoo.get("glow", "fashion_mnist", profile, variant=zoo.Variant(seed=1), progress=False)
+    assert again.from_cache and len(training_runs) == 2
+
+
+def test_perturbed_variant_trains_on_perturbed_inputs_and_records_the_rate(fake_datasets, training_runs) -> None:
+    profile = tiny_profile()
+    plain = zoo.get("pixelcnn", "fashion_mnist", profile, progress=False)
+    background = zoo.get(
+        "pixelcnn", "fashion_mnist", profile, variant=zoo.Variant(perturbation_rate=0.2), progress=False
+    )
+    assert background.path.name == "pixelcnn_fashion_mnist_perturbed0.2.pt"
+    assert background.config["perturbation_rate"] == 0.2 and "perturbation_rate" not in plain.config
+    first_plain, first_background = (next(t.model.parameters()) for t in (plain, background))
+    assert not torch.equal(first_plain, first_background), "same seed, same data: only the perturbation differs"
+
+
+def test_outlier_exposure_starts_from_the_plain_model_and_pushes_outliers_up(
+    fake_datasets, training_runs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(5)
+    fake_datasets["cifar10_subset", "train"] = rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
+    budget = dataclasses.replace(TINY_TRAIN, n_steps=40, lr=3e-3, eval_every=20, checkpoint_every=20)
+    profile = dataclasses.replace(tiny_profile(), outlier_exposure_train=budget)
+    plain = zoo.get("pixelcnn", "fashion_mnist", profile, progress=False)
+    exposed = zoo.get("pixelcnn", "fashion_mnist", profile, variant=zoo.Variant(outliers_from="cifar10_subset"))
+    assert exposed.path.name == "pixelcnn_fashion_mnist_oe-cifar10_subset.pt"
+    assert exposed.config["outlier_exposure"]["outliers_from"] == "cifar10_subset"
+    assert [run["config"].n_steps for run in training_runs] == [2, 40], "the plain model, then the fine-tuning"
+    outliers = data.to_tensor(data.as_shape(fake_datasets["cifar10_subset", "train"], (28, 28, 1)))
+    inliers = data.to_tensor(fake_datasets["fashion_mnist", "test"])
+
+    def gap(model: torch.nn.Module) -> float:
+        with torch.no_grad():
+            generator = torch.Generator().manual_seed(0)
+            return (
+                model.bits_per_dim(outliers, generator).mean() - model.bits_per_dim(inliers, generator).mean()
+            ).item()
+
+    assert gap(exposed.model) > gap(plain.model) + 0.2, "the margin loss must raise the outliers' BPD over the inliers'"

@@ -7,7 +7,7 @@ Files live under ``$OOD_DATA_DIR`` (see ``ood_lib.paths``).
 """
 
 from .fetch import ChecksumError, DataError, DataNotFoundError, fetch, md5sum, raw_dir
-from .loaders import load_tensor, make_loader, subset_indices, to_grayscale, to_tensor
+from .loaders import as_shape, load_tensor, make_loader, subset_indices, to_grayscale, to_tensor
 from .parsers import ParseError, parse_cifar10_archive, parse_idx_pair, parse_svhn_mat, read_idx
 from .registry import SPECS, SPLITS, DatasetSpec, RemoteFile, get_spec
 from .store import available_datasets, canonical_path, clear_memory_cache, is_available, load
@@ -37,6 +37,7 @@ __all__ = [
     "raw_dir",
     "read_idx",
     "subset_indices",
+    "as_shape",
     "to_grayscale",
     "to_tensor",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
 from ..bpd import dequantize
@@ -33,6 +34,24 @@ def to_grayscale(x_uint8: np.ndarray) -> np.ndarray:
         return x_uint8
     luma = np.rint(x_uint8 @ _LUMA_WEIGHTS)
     return np.clip(luma, 0, 255).astype(np.uint8)[..., None]
+
+
+def as_shape(x_uint8: np.ndarray, shape_hwc: tuple[int, int, int]) -> np.ndarray:
+    """Images ``(N, H, W, C)`` converted to ``shape_hwc``: luma if one channel is wanted, then resized
+    (Pillow, bilinear with antialiasing) if the size differs. E.g. CIFAR-10 as 28x28 grayscale."""
+    height, width, channels = shape_hwc
+    if channels not in (1, x_uint8.shape[-1]):
+        raise ValueError(f"Cannot convert {x_uint8.shape[-1]}-channel images to {channels} channels.")
+    images = to_grayscale(x_uint8) if channels == 1 else x_uint8
+    if images.shape[1:3] == (height, width):
+        return np.ascontiguousarray(images)
+    resized = [
+        np.asarray(
+            Image.fromarray(image.squeeze(-1) if channels == 1 else image).resize((width, height), Image.BILINEAR)
+        )
+        for image in images
+    ]
+    return np.stack(resized).reshape(len(images), height, width, channels)
 
 
 def to_tensor(x_uint8: np.ndarray) -> torch.Tensor:

@@ -1,4 +1,10 @@
-"""The paper's data sets: official files, their md5 sums, image shapes and classes."""
+"""The paper's data sets: official files, their md5 sums, image shapes and classes.
+
+``cifar10_subset`` is the first 4000 training and first 1000 test images of CIFAR-10 in the
+official order: read from ``$OOD_DATA_DIR/cifar10_subset.npz`` (md5-checked) or cut from a
+full CIFAR-10 download, so both routes give the same pixels. It is a sample of CIFAR-10, not
+the data set: statistics of the full set can only be estimated from it.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +33,8 @@ class DatasetSpec:
     split_sizes: dict[str, int]
     files: dict[str, RemoteFile]
     homepage: str
+    subset_of: str | None = None  # a prefix of this data set's splits (the first split_sizes[split] images)
+    packed_md5: str | None = None  # md5 of a ready-made ``<name>.npz`` in $OOD_DATA_DIR, checked on load
 
 
 def _mirrored(fname: str, md5: str, *bases: str) -> RemoteFile:
@@ -109,6 +117,17 @@ SPECS: dict[str, DatasetSpec] = {
             ),
         },
         homepage="http://ufldl.stanford.edu/housenumbers/",
+    ),
+    "cifar10_subset": DatasetSpec(
+        name="cifar10_subset",
+        title="CIFAR-10 subset",
+        shape=(32, 32, 3),
+        class_names=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+        split_sizes={"train": 4000, "test": 1000},
+        files={},
+        homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
+        subset_of="cifar10",
+        packed_md5="4789ed8deb6b480ecaef623e16170d67",
     ),
 }
 

@@ -2,8 +2,9 @@
 
 The canonical file holds ``x_train, y_train, x_test, y_test`` (uint8 NHWC images,
 int64 labels, official order). It is read from ``$OOD_DATA_DIR/<name>.npz`` if
-present there, else from ``$OOD_CACHE_DIR/<name>.npz``, which is written
-(atomically) the first time the official files are parsed.
+present there (md5-checked when the registry gives one), else from
+``$OOD_CACHE_DIR/<name>.npz``, which is written (atomically) the first time the
+official files are parsed, or, for a subset, cut from its parent data set.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import cache_dir, data_dir, write_atomically
-from .fetch import fetch, raw_path
+from .fetch import DataNotFoundError, fetch, raw_path, verify
 from .parsers import parse_cifar10_archive, parse_idx_pair, parse_svhn_mat
 from .registry import SPECS, DatasetSpec, check_split, get_spec
 
@@ -66,15 +67,35 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         np.savez(handle, **arrays)
 
 
+def _cut_subset(spec: DatasetSpec, download: bool) -> dict[str, np.ndarray]:
+    """The first ``spec.split_sizes[split]`` images and labels of each split of the parent data set."""
+    parent = spec.subset_of
+    try:
+        parent_arrays = _load_all(parent, download)
+    except DataNotFoundError as error:
+        raise DataNotFoundError(
+            f"{spec.title} ({spec.name}) is not on disk: put {spec.name}.npz (md5 {spec.packed_md5}) into "
+            f"OOD_DATA_DIR={data_dir()}, or the full {get_spec(parent).title}, from which it is cut "
+            f"(`make data` downloads it). Loading the full data set failed: {error}"
+        ) from error
+    return {
+        f"{key}_{split}": np.array(parent_arrays[f"{key}_{split}"][: spec.split_sizes[split]])
+        for split in ("train", "test")
+        for key in "xy"
+    }
+
+
 @functools.cache
 def _load_all(name: str, download: bool) -> dict[str, np.ndarray]:
     spec = get_spec(name)
     source = canonical_path(name)
     if source is not None:
+        if spec.packed_md5 is not None and source.parent == data_dir():
+            verify(source, spec.packed_md5)
         with np.load(source) as npz:
             arrays = {key: npz[key] for key in ARRAY_KEYS}
     else:
-        arrays = _parse_official(spec, download)
+        arrays = _cut_subset(spec, download) if spec.subset_of is not None else _parse_official(spec, download)
         source = cache_dir() / f"{name}.npz"
         _check_arrays(spec, arrays, source)
         write_atomically(source, lambda target: _save_npz(target, arrays))
@@ -100,6 +121,8 @@ def is_available(name: str) -> bool:
     spec = get_spec(name)
     if canonical_path(name) is not None:
         return True
+    if spec.subset_of is not None:
+        return is_available(spec.subset_of)
     return all(raw_path(spec, remote).exists() for remote in spec.files.values())
 
 

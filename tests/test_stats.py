@@ -1,0 +1,33 @@
+"""Data-set statistics: per-channel variance sums and their bootstrap interval."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ood_lib import stats
+
+
+def test_variance_sums_match_a_direct_computation() -> None:
+    x_uint8 = np.random.default_rng(0).integers(0, 256, size=(50, 4, 5, 3), dtype=np.uint8)
+    expected = (x_uint8 / 256.0).var(axis=0).sum(axis=(0, 1))
+    np.testing.assert_allclose(stats.variance_sums(x_uint8), expected, rtol=1e-12)
+
+
+def test_bootstrap_interval_covers_the_population_value_and_shrinks_with_more_images() -> None:
+    rng = np.random.default_rng(1)
+    # Channel c has per-pixel standard deviation (c + 1) * 20 grey levels around 128.
+    population = np.clip(128 + rng.normal(size=(20000, 4, 4, 3)) * np.array([20, 40, 60]), 0, 255).astype(np.uint8)
+    truth = stats.variance_sums(population)
+    widths = []
+    for n in (200, 2000):
+        low, high = stats.bootstrap_variance_sums(population[:n], n_resamples=300, seed=2, chunk=64)
+        assert (low < stats.variance_sums(population[:n])).all() and (stats.variance_sums(population[:n]) < high).all()
+        assert (low < truth).all() and (truth < high).all()
+        widths.append(high - low)
+    assert (widths[1] < 0.5 * widths[0]).all(), "ten times the images: the interval must shrink by about sqrt(10)"
+
+
+def test_bootstrap_interval_excludes_a_wrong_value() -> None:
+    x_uint8 = np.random.default_rng(3).integers(100, 156, size=(1000, 2, 2, 1), dtype=np.uint8)
+    low, high = stats.bootstrap_variance_sums(x_uint8, n_resamples=200)
+    assert not (low[0] < 1.1 * stats.variance_sums(x_uint8)[0] < high[0])
