@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH_CONSTRAINT ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,-c constraints-cpu.txt)
 CHAPTERS ?=
 
-.PHONY: install chapters test lint format unit-test notebook-test data lab clean-models
+.PHONY: install chapters test lint format unit-test notebook-test data lab clean-models train
 
 install: $(STAMP)
 
@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 
 chapters: $(STAMP)
 	$(PY) scripts/execute_chapters.py $(CHAPTERS)
+
+# make train MODEL=glow DATA=cifar10 [PROFILE=full] [SEED=0]: one zoo model, as the chapters would train it.
+train: $(STAMP)
+	$(PY) -m ood_lib.train_model $(MODEL) $(DATA) $(if $(PROFILE),--profile $(PROFILE)) --seed $(or $(SEED),0)
 
 test: lint unit-test notebook-test
 

@@ -26,9 +26,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from .bpd import bits_per_dim_from_log_prob, dequantize
 from .device import get_device
 from .paths import write_atomically
 from .perturbation import perturb_pixels
@@ -149,6 +152,7 @@ def run_config(
     eval_sets: dict[str, torch.Tensor] | None = None,
     perturbation_rate: float = 0.0,
     outliers: OutlierExposure | None = None,
+    bf16: bool = False,
 ) -> dict:
     """Everything that determines a training run's result and history, as plain JSON data.
 
@@ -167,6 +171,8 @@ def run_config(
         description["perturbation_rate"] = perturbation_rate
     if outliers is not None:
         description["outlier_exposure"] = outliers.describe()
+    if bf16:
+        description["bf16"] = True
     return json.loads(json.dumps(description))
 
 
@@ -211,6 +217,31 @@ def describe_device(device: torch.device) -> str:
     return f"{device.type} ({torch.get_num_threads()} threads)"
 
 
+def distributed_rank_and_size() -> tuple[int, int]:
+    """(rank, world size) of the default process group (``torchrun``); (0, 1) without one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class _BitsPerDim(nn.Module):
+    """A flow as a module whose forward is the per-example BPD of dequantized inputs, for DDP."""
+
+    def __init__(self, flow: nn.Module) -> None:
+        super().__init__()
+        self.flow = flow
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return bits_per_dim_from_log_prob(self.flow.log_prob(x), self.flow.num_dims)
+
+
+def _mean_over_ranks(value: torch.Tensor, world_size: int) -> float:
+    """The mean of a scalar over all ranks (the global batch's loss from the shards' losses)."""
+    total = value.detach().clone()
+    dist.all_reduce(total)
+    return total.item() / world_size
+
+
 def _empty_history(eval_names: list[str]) -> dict:
     return {"step": [], "train_loss": [], "lr": [], "eval": {name: [] for name in eval_names}, "wall_time_s": 0.0}
 
@@ -225,6 +256,7 @@ def train(
     progress: bool = True,
     perturbation_rate: float = 0.0,
     outliers: OutlierExposure | None = None,
+    bf16: bool = False,
 ) -> dict:
     """Train ``model`` on uint8 NCHW images ``x_train`` for ``config.n_steps`` updates; return its history.
 
@@ -250,6 +282,18 @@ def train(
     is the training time summed over resumed sessions; ``device`` says where the
     last session ran (``describe_device``).
 
+    ``bf16``: the forward passes of training run under bfloat16 autocast (convolutions and
+    matrix products in bf16; the log-determinants, which come from parameters and sums, and
+    the loss stay in float32), with TF32 allowed on CUDA. Off by default: see the README.
+
+    **Distributed** (a process group initialised, e.g. under ``torchrun``; flows only, without
+    outlier exposure): the global batch stays ``config.batch_size`` and is split into equal
+    shards, one per rank. Every rank draws the same global batch and the same dequantization
+    noise for it and keeps its shard, so the averaged gradient is the single-process one;
+    ActNorm is initialised on every rank from the whole global batch (identical replicas
+    without communication). Rank 0 alone evaluates, keeps the history and writes checkpoints;
+    every rank resumes from the checkpoint (a shared file system across nodes).
+
     Raises ``TrainingDivergedError`` on a NaN/inf loss or gradient norm, without
     touching the last checkpoint. Runs in fp32 on ``device`` (default: ``get_device()``).
     A fresh run seeds torch's global RNG with ``config.seed`` (for models that draw
@@ -265,11 +309,21 @@ def train(
     eval_subsets = {TRAIN_EVAL_KEY: _fixed_subset(x_train, config.n_eval, config.seed)}
     eval_subsets.update({name: _fixed_subset(x, config.n_eval, config.seed) for name, x in eval_sets.items()})
 
+    rank, world_size = distributed_rank_and_size()
+    if world_size > 1:
+        if config.batch_size % world_size:
+            raise ValueError(f"batch size {config.batch_size} is not divisible by the world size {world_size}.")
+        if not hasattr(model, "log_prob") or outliers is not None:
+            raise ValueError("Distributed training supports flows (a log_prob on dequantized inputs) without outliers.")
+    shard = slice(rank * config.batch_size // world_size, (rank + 1) * config.batch_size // world_size)
     model.to(device)
     model.train()
     # foreach: a few multi-tensor kernels per update instead of several per parameter; same results bit for bit.
     optimizer = torch.optim.Adamax(model.parameters(), lr=learning_rate(0, config), foreach=True)
-    this_run = run_config(model, x_train, config, eval_sets, perturbation_rate, outliers)
+    this_run = run_config(model, x_train, config, eval_sets, perturbation_rate, outliers, bf16)
+    if bf16 and device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
 
     checkpoint = None
     if checkpoint_path.exists():
@@ -302,7 +356,12 @@ def train(
     def noise_for(update: int) -> torch.Generator:
         return _seeded_generator(device, config.seed, _NOISE_STREAM, update)
 
+    distributed_model: DistributedDataParallel | None = None
+
     def loss_for(update: int) -> torch.Tensor:
+        if distributed_model is not None:
+            x = dequantize(batch_for(update), noise_for(update)).to(device)
+            return distributed_model(x[shard]).mean()
         inlier_bpd = model.bits_per_dim(batch_for(update), generator=noise_for(update))
         if outliers is None:
             return inlier_bpd.mean()
@@ -314,6 +373,8 @@ def train(
         return inlier_bpd.mean() + outliers.weight * torch.relu(outliers.margin + inlier_bpd - outlier_bpd).mean()
 
     def evaluate(train_loss: float) -> None:
+        if rank != 0:
+            return
         history["step"].append(step)
         history["train_loss"].append(train_loss)
         history["lr"].append(learning_rate(step, config))
@@ -327,6 +388,9 @@ def train(
 
     def save_checkpoint() -> None:
         nonlocal last_checkpoint_step
+        if rank != 0:
+            last_checkpoint_step = step
+            return
         checkpoint = {
             "run_config": this_run,
             "model_state": model.state_dict(),
@@ -347,14 +411,25 @@ def train(
         with torch.no_grad():
             first_loss = model.bits_per_dim(batch_for(0), generator=noise_for(0)).mean().item()
         evaluate(first_loss)
+    if world_size > 1:  # after ActNorm's initialisation, which every rank did on the same global batch
+        device_ids = [device.index] if device.type == "cuda" else None
+        distributed_model = DistributedDataParallel(_BitsPerDim(model), device_ids=device_ids)
 
-    bar = tqdm(total=config.n_steps, initial=step, disable=not progress, desc="train", unit="step", mininterval=2.0)
+    bar = tqdm(
+        total=config.n_steps,
+        initial=step,
+        disable=not progress or rank != 0,
+        desc="train",
+        unit="step",
+        mininterval=2.0,
+    )
     try:
         while step < config.n_steps:
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(step, config)
-            loss = loss_for(step)
-            loss_value = loss.item()
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = loss_for(step).float()
+            loss_value = loss.item() if world_size == 1 else _mean_over_ranks(loss, world_size)
             raise_if_diverged(loss_value)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -371,12 +446,14 @@ def train(
                 bar.set_postfix(
                     loss_bpd=f"{loss_value:.3f}",
                     refresh=False,
-                    **{f"{name}_bpd": f"{values[-1]:.3f}" for name, values in history["eval"].items()},
+                    **{f"{name}_bpd": f"{values[-1]:.3f}" for name, values in history["eval"].items() if values},
                 )
             if step % config.checkpoint_every == 0 or finished:
                 history["wall_time_s"] = time_before_session + time.perf_counter() - session_start
                 save_checkpoint()
     finally:
         bar.close()
+    if world_size > 1:
+        dist.barrier()  # rank 0's last checkpoint is on disk before any rank moves on
     model.eval()
     return history

@@ -29,7 +29,7 @@ from .flows import Glow
 from .paths import model_dir, write_atomically
 from .pixelcnn import PixelCNN
 from .profile import Profile, TrainConfig, get_profile
-from .train import OutlierExposure, read_run_config, run_config, train
+from .train import OutlierExposure, distributed_rank_and_size, read_run_config, run_config, train
 from .vae import VAE
 
 # Each data set's out-of-distribution partner in the paper.
@@ -138,12 +138,14 @@ class Variant:
     seed: int = 0
     perturbation_rate: float = 0.0
     outliers_from: str | None = None
+    bf16: bool = False  # bfloat16 autocast in training (``ood_lib.train.train``); a model of its own
 
     def suffix(self) -> str:
         """File-name suffix; empty for the plain model."""
         parts = [f"_seed{self.seed}" if self.seed else ""]
         parts.append(f"_perturbed{self.perturbation_rate:g}" if self.perturbation_rate else "")
         parts.append(f"_oe-{self.outliers_from}" if self.outliers_from else "")
+        parts.append("_bf16" if self.bf16 else "")
         return "".join(parts)
 
 
@@ -172,6 +174,8 @@ def _zoo_config(model_name: str, model: nn.Module, train_set: str, train_config:
     }
     if variant.perturbation_rate:
         description["perturbation_rate"] = variant.perturbation_rate
+    if variant.bf16:
+        description["bf16"] = True
     if variant.outliers_from:
         description["outlier_exposure"] = {
             "outliers_from": variant.outliers_from,
@@ -269,7 +273,7 @@ def get(
         )
     checkpoint_path = path.with_suffix(".ckpt.pt")
     stored_run = read_run_config(checkpoint_path)
-    wanted_run = run_config(model, x_train, train_config, eval_sets, variant.perturbation_rate, outliers)
+    wanted_run = run_config(model, x_train, train_config, eval_sets, variant.perturbation_rate, outliers, variant.bf16)
     if stored_run is not None and stored_run != wanted_run:
         checkpoint_path.unlink()  # a checkpoint of an outdated configuration
     history = train(
@@ -282,17 +286,24 @@ def get(
         progress=progress,
         perturbation_rate=variant.perturbation_rate,
         outliers=outliers,
+        bf16=variant.bf16,
     )
 
-    cpu_state = {name: value.detach().cpu() for name, value in model.state_dict().items()}
-    stored = {
-        "config": wanted_config,
-        "model_state": cpu_state,
-        "history": history,
-        "train_seconds": history["wall_time_s"],
-    }
-    write_atomically(path, lambda target: torch.save(stored, target))
-    readable = {key: value for key, value in stored.items() if key != "model_state"}
-    write_atomically(path.with_suffix(".json"), lambda target: target.write_text(json.dumps(readable, indent=1)))
-    checkpoint_path.unlink(missing_ok=True)
+    rank, world_size = distributed_rank_and_size()
+    if rank == 0:  # under torchrun, rank 0 alone holds the history and writes the files
+        cpu_state = {name: value.detach().cpu() for name, value in model.state_dict().items()}
+        stored = {
+            "config": wanted_config,
+            "model_state": cpu_state,
+            "history": history,
+            "train_seconds": history["wall_time_s"],
+        }
+        write_atomically(path, lambda target: torch.save(stored, target))
+        readable = {key: value for key, value in stored.items() if key != "model_state"}
+        write_atomically(path.with_suffix(".json"), lambda target: target.write_text(json.dumps(readable, indent=1)))
+        checkpoint_path.unlink(missing_ok=True)
+    if world_size > 1:
+        torch.distributed.barrier()
+        if rank != 0:
+            history = _read_model_file(path)["history"]
     return TrainedModel(model.eval(), wanted_config, history, history["wall_time_s"], path, from_cache=False)

@@ -1,0 +1,80 @@
+"""``python -m ood_lib.train_model MODEL DATA [--profile P] [--seed S]``: train one zoo model from the shell.
+
+Trains exactly what ``zoo.get(MODEL, DATA, profile, variant=Variant(seed=S))`` would (same cache
+path, configuration, checkpoints and resume), so the chapters then find the model in the cache.
+
+Under ``torchrun`` (``WORLD_SIZE`` > 1) it initialises PyTorch's process group, NCCL with one
+GPU per process (``LOCAL_RANK``) or gloo on CPUs, and the training engine splits every global
+batch across the ranks (``ood_lib.train.train``); rank 0 writes the files::
+
+    torchrun --nproc_per_node 4 -m ood_lib.train_model glow cifar10 --profile full
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import torch
+import torch.distributed as dist
+
+from . import data, zoo
+from .profile import PROFILES, get_profile
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ood_lib.train_model", description=__doc__.splitlines()[0])
+    parser.add_argument("model", help=f"one of: {', '.join(zoo.MODEL_BUILDERS)}")
+    parser.add_argument("data", help=f"training data set, one of: {', '.join(data.SPECS)}")
+    parser.add_argument("--profile", help=f"one of: {', '.join(PROFILES)} (default: $OOD_PROFILE, else by device)")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (0 = the book's models)")
+    parser.add_argument(
+        "--bf16", action="store_true", help="bfloat16 autocast and TF32 (GPU); saved as a model of its own"
+    )
+    return parser
+
+
+def _start_process_group() -> tuple[int, int]:
+    """Join torchrun's process group if there is one; return (rank, world size)."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size == 1:
+        return 0, 1
+    if torch.cuda.is_available():
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local_rank)
+        os.environ["OOD_DEVICE"] = f"cuda:{local_rank}"
+        dist.init_process_group("nccl")
+    else:
+        dist.init_process_group("gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments, train (or load) the model, print one summary line; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.model not in zoo.MODEL_BUILDERS:
+        parser.error(f"unknown model {args.model!r}; valid models: {', '.join(zoo.MODEL_BUILDERS)}")
+    if args.data not in data.SPECS:
+        parser.error(f"unknown data set {args.data!r}; valid data sets: {', '.join(data.SPECS)}")
+    if args.profile is not None and args.profile not in PROFILES:
+        parser.error(f"unknown profile {args.profile!r}; valid profiles: {', '.join(PROFILES)}")
+    if args.seed < 0:
+        parser.error(f"the seed must be >= 0, got {args.seed}")
+    profile = get_profile(args.profile)
+    rank, world_size = _start_process_group()
+    try:
+        trained = zoo.get(args.model, args.data, profile, variant=zoo.Variant(seed=args.seed, bf16=args.bf16))
+    finally:
+        if world_size > 1:
+            dist.destroy_process_group()
+    if rank == 0:
+        final = ", ".join(f"{name} {values[-1]:.3f}" for name, values in trained.history["eval"].items() if values)
+        print(f"{args.model} on {args.data} ({profile.name}, seed {args.seed}, {world_size} process(es)): ")
+        print(f"  {trained.provenance()}; last evaluation (BPD): {final}; file {trained.path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""The training command line: trains as the zoo would, resumes from the cache, refuses bad arguments."""
+
+from __future__ import annotations
+
+import pytest
+from test_zoo import fake_datasets, tiny_profile, training_runs  # noqa: F401 (fixtures)
+
+from ood_lib import profile as profiles
+from ood_lib import zoo
+from ood_lib.train_model import main
+
+
+def test_command_trains_then_loads_from_the_cache(
+    fake_datasets,  # noqa: F811 (a fixture)
+    training_runs,  # noqa: F811 (a fixture)
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    monkeypatch.setitem(profiles.PROFILES, "tiny", tiny_profile())
+    assert main(["glow", "fashion_mnist", "--profile", "tiny", "--seed", "1"]) == 0
+    first = capsys.readouterr().out
+    assert "trained now (glow_fashion_mnist_seed1.pt)" in first and "last evaluation (BPD): train" in first
+    assert main(["glow", "fashion_mnist", "--profile", "tiny", "--seed", "1"]) == 0
+    assert "loaded from the model cache" in capsys.readouterr().out
+    assert len(training_runs) == 1
+    assert zoo.model_path("glow", "fashion_mnist", tiny_profile(), zoo.Variant(seed=1)).exists()
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["flowpp", "mnist"], "valid models: glow, cv_glow, pixelcnn, vae"),
+        (["glow", "imagenet"], "valid data sets: mnist, fashion_mnist, cifar10, svhn, cifar10_subset"),
+        (["glow", "mnist", "--profile", "huge"], "valid profiles: smoke, quick, full"),
+        (["glow", "mnist", "--seed", "-1"], "seed must be >= 0"),
+    ],
+)
+def test_command_refuses_bad_arguments_listing_valid_values(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(arguments)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
