@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH_CONSTRAINT ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,-c constraints-cpu.txt)
 CHAPTERS ?=
 
-.PHONY: install chapters test lint format unit-test notebook-test data lab clean-models train
+.PHONY: install chapters test lint format unit-test notebook-test data lab clean-models train book book-test
 
 install: $(STAMP)
 
@@ -26,7 +26,7 @@ chapters: $(STAMP)
 train: $(STAMP)
 	$(PY) -m ood_lib.train_model $(MODEL) $(DATA) $(if $(PROFILE),--profile $(PROFILE)) --seed $(or $(SEED),0)
 
-test: lint unit-test notebook-test
+test: lint unit-test notebook-test book-test
 
 # One linter and formatter for the whole tree (configured in pyproject.toml); `make format` fixes what it can.
 lint: $(STAMP)
@@ -42,6 +42,14 @@ unit-test: $(STAMP)
 
 notebook-test: $(STAMP)
 	OOD_PROFILE=smoke $(PY) -m pytest --nbval-lax --nbval-sanitize-with chapters/sanitize.cfg chapters/
+
+# The book as a static website from the committed notebooks (never re-executed): build/book/index.html.
+book: $(STAMP)
+	$(PY) scripts/build_book.py build/book
+
+# Every chapter page in headless Chromium: loads, images, MathJax, navigation (needs chromium + chromium-driver).
+book-test: book
+	$(PY) -m pytest -q book/test_browser.py
 
 data: $(STAMP)
 	$(PY) -m ood_lib.data

@@ -16,12 +16,8 @@ noise seed, so its curves move only because the model moves (Figure 4d).
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,31 +27,20 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from .bpd import bits_per_dim_from_log_prob, dequantize
+from .bpd import dequantize
 from .device import get_device
+from .distributed import BitsPerDim, distributed_rank_and_size, mean_over_ranks
+from .outlier_exposure import OutlierExposure
 from .paths import write_atomically
 from .perturbation import perturb_pixels
 from .profile import TrainConfig
+from .run_config import restore_rng_states, rng_states, run_config
 
 # Examples per forward pass during evaluation (no gradients, so larger than a training batch).
 EVAL_BATCH_SIZE = 256
 
 # Independent random streams derived from ``config.seed``.
 _SHUFFLE_STREAM, _NOISE_STREAM, _EVAL_NOISE_STREAM, _EVAL_SUBSET_STREAM, _PERTURB_STREAM, _OUTLIER_STREAM = range(6)
-
-
-@dataclass(frozen=True)
-class OutlierExposure:
-    """Outlier images (uint8 NCHW, the training images' shape) and the margin loss's constants."""
-
-    images: torch.Tensor
-    name: str  # what the images are, e.g. "cifar10_subset train, grayscale 28x28"
-    margin: float = 1.0  # bits per dimension
-    weight: float = 1.0
-
-    def describe(self) -> dict:
-        """JSON-able description, with a fingerprint of the images."""
-        return {"name": self.name, "margin": self.margin, "weight": self.weight, "data": data_fingerprint(self.images)}
 
 
 # The history key under which the fixed subset of the training data is evaluated.
@@ -139,63 +124,6 @@ def _fixed_subset(x_uint8: torch.Tensor, n_max: int, seed: int) -> torch.Tensor:
     return x_uint8[keep]
 
 
-def data_fingerprint(x_uint8: torch.Tensor) -> dict:
-    """Shape and SHA-1 of a uint8 data set, so a checkpoint is only resumed on the same data."""
-    digest = hashlib.sha1(x_uint8.cpu().contiguous().numpy().tobytes()).hexdigest()
-    return {"shape": list(x_uint8.shape), "sha1": digest}
-
-
-def run_config(
-    model: nn.Module,
-    x_train: torch.Tensor,
-    config: TrainConfig,
-    eval_sets: dict[str, torch.Tensor] | None = None,
-    perturbation_rate: float = 0.0,
-    outliers: OutlierExposure | None = None,
-    bf16: bool = False,
-) -> dict:
-    """Everything that determines a training run's result and history, as plain JSON data.
-
-    Model class and config, training config, the input perturbation rate (only when it is
-    not 0) and fingerprints of the training and evaluation data. Stored in every checkpoint;
-    a checkpoint is resumed only if this matches.
-    """
-    description = {
-        "model_class": type(model).__name__,
-        "model": model.config,
-        "train": dataclasses.asdict(config),
-        "data": data_fingerprint(x_train),
-        "eval_data": {name: data_fingerprint(x) for name, x in sorted((eval_sets or {}).items())},
-    }
-    if perturbation_rate:
-        description["perturbation_rate"] = perturbation_rate
-    if outliers is not None:
-        description["outlier_exposure"] = outliers.describe()
-    if bf16:
-        description["bf16"] = True
-    return json.loads(json.dumps(description))
-
-
-def read_run_config(checkpoint_path: Path) -> dict | None:
-    """The ``run_config`` stored in a checkpoint, or None if there is no checkpoint."""
-    if not Path(checkpoint_path).exists():
-        return None
-    return torch.load(checkpoint_path, map_location="cpu", weights_only=False)["run_config"]
-
-
-def _rng_states() -> dict:
-    states = {"torch_cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        states["torch_cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def _restore_rng_states(states: dict) -> None:
-    torch.set_rng_state(states["torch_cpu"])
-    if torch.cuda.is_available() and "torch_cuda" in states:
-        torch.cuda.set_rng_state_all(states["torch_cuda"])
-
-
 @torch.no_grad()
 def mean_bits_per_dim(model: nn.Module, x_uint8: torch.Tensor, device: torch.device, seed: int) -> float:
     """Mean BPD of ``model`` on ``x_uint8`` in eval mode, with dequantization noise fixed by ``seed``."""
@@ -215,31 +143,6 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     return f"{device.type} ({torch.get_num_threads()} threads)"
-
-
-def distributed_rank_and_size() -> tuple[int, int]:
-    """(rank, world size) of the default process group (``torchrun``); (0, 1) without one."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-class _BitsPerDim(nn.Module):
-    """A flow as a module whose forward is the per-example BPD of dequantized inputs, for DDP."""
-
-    def __init__(self, flow: nn.Module) -> None:
-        super().__init__()
-        self.flow = flow
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return bits_per_dim_from_log_prob(self.flow.log_prob(x), self.flow.num_dims)
-
-
-def _mean_over_ranks(value: torch.Tensor, world_size: int) -> float:
-    """The mean of a scalar over all ranks (the global batch's loss from the shards' losses)."""
-    total = value.detach().clone()
-    dist.all_reduce(total)
-    return total.item() / world_size
 
 
 def _empty_history(eval_names: list[str]) -> dict:
@@ -336,7 +239,7 @@ def train(
             )
         model.load_state_dict(checkpoint["model_state"])
         optimizer.load_state_dict(checkpoint["optimizer_state"])
-        _restore_rng_states(checkpoint["rng_states"])
+        restore_rng_states(checkpoint["rng_states"])
         step, history = checkpoint["step"], checkpoint["history"]
         losses_since_eval: list[float] = checkpoint["losses_since_eval"]
         last_checkpoint_step: int | None = step
@@ -370,7 +273,7 @@ def train(
             outliers.images[indices].to(device),
             generator=_seeded_generator(device, config.seed, _OUTLIER_STREAM, update),
         )
-        return inlier_bpd.mean() + outliers.weight * torch.relu(outliers.margin + inlier_bpd - outlier_bpd).mean()
+        return outliers.loss(inlier_bpd, outlier_bpd)
 
     def evaluate(train_loss: float) -> None:
         if rank != 0:
@@ -398,7 +301,7 @@ def train(
             "step": step,
             "history": history,
             "losses_since_eval": losses_since_eval,
-            "rng_states": _rng_states(),
+            "rng_states": rng_states(),
         }
         write_atomically(checkpoint_path, lambda target: torch.save(checkpoint, target))
         last_checkpoint_step = step
@@ -413,7 +316,7 @@ def train(
         evaluate(first_loss)
     if world_size > 1:  # after ActNorm's initialisation, which every rank did on the same global batch
         device_ids = [device.index] if device.type == "cuda" else None
-        distributed_model = DistributedDataParallel(_BitsPerDim(model), device_ids=device_ids)
+        distributed_model = DistributedDataParallel(BitsPerDim(model), device_ids=device_ids)
 
     bar = tqdm(
         total=config.n_steps,
@@ -429,7 +332,7 @@ def train(
                 group["lr"] = learning_rate(step, config)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 loss = loss_for(step).float()
-            loss_value = loss.item() if world_size == 1 else _mean_over_ranks(loss, world_size)
+            loss_value = loss.item() if world_size == 1 else mean_over_ranks(loss, world_size)
             raise_if_diverged(loss_value)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

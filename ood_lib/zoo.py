@@ -25,11 +25,14 @@ from torch import nn
 
 from . import data
 from .device import get_device
+from .distributed import distributed_rank_and_size
 from .flows import Glow
+from .outlier_exposure import OutlierExposure
 from .paths import model_dir, write_atomically
 from .pixelcnn import PixelCNN
 from .profile import Profile, TrainConfig, get_profile
-from .train import OutlierExposure, distributed_rank_and_size, read_run_config, run_config, train
+from .run_config import read_run_config, run_config
+from .train import train
 from .vae import VAE
 
 # Each data set's out-of-distribution partner in the paper.

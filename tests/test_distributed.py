@@ -155,7 +155,7 @@ def test_distributed_training_refuses_a_batch_that_does_not_split(tmp_path: Path
 
 def _check_in_fake_group(tmp_path: Path, world_size: int) -> None:
     """Run the engine's argument checks as rank 0 of a ``world_size`` group (one process, no collectives)."""
-    original = engine.distributed_rank_and_size
+    original = engine.distributed_rank_and_size  # the engine's own reference, imported from ood_lib.distributed
     engine.distributed_rank_and_size = lambda: (0, world_size)
     try:
         engine.train(tiny_model("glow"), training_images(), CONFIG, tmp_path / "checkpoint.pt", progress=False)

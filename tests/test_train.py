@@ -13,13 +13,12 @@ from torch import nn
 from ood_lib.flows import Glow
 from ood_lib.perturbation import perturb_pixels
 from ood_lib.profile import TrainConfig
+from ood_lib.run_config import read_run_config, run_config
 from ood_lib.train import (
     CheckpointMismatchError,
     TrainingDivergedError,
     batch_indices,
     learning_rate,
-    read_run_config,
-    run_config,
     train,
 )
 

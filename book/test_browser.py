@@ -1,0 +1,102 @@
+"""The built book in a real browser (Debian's headless Chromium through Selenium and the system chromedriver).
+
+For every chapter page: it loads without console errors, every image has loaded, MathJax has
+typeset the equations and no raw ``$$`` is left, and "next" leads to the following chapter.
+Run by ``make book-test`` (part of ``make test``) after ``make book``; saves a screenshot of one
+chapter page as ``build/book_screenshot.png``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = Path(os.environ.get("OOD_BOOK_DIR", ROOT / "build" / "book"))
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+CHAPTERS = sorted(path.name for path in (BOOK / "chapters").glob("[0-9][0-9]_*.html"))
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    """The built book served over HTTP on localhost (as a reader's web server would)."""
+    if not (BOOK / "index.html").exists():
+        pytest.fail(f"No built book at {BOOK}: run `make book` first.")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(BOOK))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler.log_message = lambda *args: None
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail("Chromium is not installed: `apt-get install -y chromium chromium-driver` (.ci/run does this).")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def open_page(browser: webdriver.Chrome, url: str) -> None:
+    """Load ``url`` and wait until MathJax has finished typesetting."""
+    browser.get(url)
+    browser.set_script_timeout(60)
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "if (!document.querySelector('script[src*=mathjax]')) { done(false); return; }"
+        "const wait = () => (window.MathJax && MathJax.startup && MathJax.startup.promise)"
+        "  ? MathJax.startup.promise.then(() => done(true)) : setTimeout(wait, 100);"
+        "wait();"
+    )
+
+
+def test_the_book_has_every_chapter() -> None:
+    sources = sorted(path.stem for path in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    assert [Path(name).stem for name in CHAPTERS] == sources
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_page_renders(page: str, site: str, browser: webdriver.Chrome) -> None:
+    browser.get_log("browser")  # drop messages of earlier pages
+    open_page(browser, f"{site}/chapters/{page}")
+    errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == [], f"console errors on {page}"
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]);"
+    )
+    assert images and all(loaded for _, loaded in images), f"images not loaded on {page}: {images}"
+    math_blocks = browser.execute_script("return document.querySelectorAll('.math').length;")
+    typeset = browser.execute_script("return document.querySelectorAll('mjx-container').length;")
+    assert typeset >= math_blocks, f"{page}: {math_blocks} math elements, {typeset} typeset by MathJax"
+    assert "$$" not in browser.execute_script("return document.body.innerText;"), f"raw $$ left on {page}"
+    index = CHAPTERS.index(page)
+    if index + 1 < len(CHAPTERS):
+        browser.find_element("css selector", "a.right-next").click()
+        assert browser.current_url.endswith(f"/chapters/{CHAPTERS[index + 1]}")
+    if page.startswith("06"):
+        browser.get(f"{site}/chapters/{page}")
+        browser.save_screenshot(str(ROOT / "build" / "book_screenshot.png"))
+
+
+def test_landing_page_links_every_chapter(site: str, browser: webdriver.Chrome) -> None:
+    open_page(browser, f"{site}/index.html")
+    links = browser.execute_script("return Array.from(document.querySelectorAll('a')).map(a => a.href);")
+    for page in CHAPTERS:
+        assert any(link.endswith(f"chapters/{page}") for link in links), page

@@ -1,0 +1,74 @@
+"""What identifies a training run, so a checkpoint is resumed only by the same run: the run's
+configuration (model, training config, variant, data fingerprints) and the random states."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .outlier_exposure import OutlierExposure
+from .profile import TrainConfig
+
+
+def data_fingerprint(x_uint8: torch.Tensor) -> dict:
+    """Shape and SHA-1 of a uint8 data set, so a checkpoint is only resumed on the same data."""
+    digest = hashlib.sha1(x_uint8.cpu().contiguous().numpy().tobytes()).hexdigest()
+    return {"shape": list(x_uint8.shape), "sha1": digest}
+
+
+def run_config(
+    model: nn.Module,
+    x_train: torch.Tensor,
+    config: TrainConfig,
+    eval_sets: dict[str, torch.Tensor] | None = None,
+    perturbation_rate: float = 0.0,
+    outliers: OutlierExposure | None = None,
+    bf16: bool = False,
+) -> dict:
+    """Everything that determines a training run's result and history, as plain JSON data.
+
+    Model class and config, training config, the input perturbation rate (only when it is
+    not 0) and fingerprints of the training and evaluation data. Stored in every checkpoint;
+    a checkpoint is resumed only if this matches.
+    """
+    description = {
+        "model_class": type(model).__name__,
+        "model": model.config,
+        "train": dataclasses.asdict(config),
+        "data": data_fingerprint(x_train),
+        "eval_data": {name: data_fingerprint(x) for name, x in sorted((eval_sets or {}).items())},
+    }
+    if perturbation_rate:
+        description["perturbation_rate"] = perturbation_rate
+    if outliers is not None:
+        description["outlier_exposure"] = {**outliers.describe(), "data": data_fingerprint(outliers.images)}
+    if bf16:
+        description["bf16"] = True
+    return json.loads(json.dumps(description))
+
+
+def read_run_config(checkpoint_path: Path) -> dict | None:
+    """The ``run_config`` stored in a checkpoint, or None if there is no checkpoint."""
+    if not Path(checkpoint_path).exists():
+        return None
+    return torch.load(checkpoint_path, map_location="cpu", weights_only=False)["run_config"]
+
+
+def rng_states() -> dict:
+    """The global torch random states (CPU, and CUDA where present)."""
+    states = {"torch_cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["torch_cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def restore_rng_states(states: dict) -> None:
+    """Restore what :func:`rng_states` saved."""
+    torch.set_rng_state(states["torch_cpu"])
+    if torch.cuda.is_available() and "torch_cuda" in states:
+        torch.cuda.set_rng_state_all(states["torch_cuda"])

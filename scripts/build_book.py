@@ -1,0 +1,95 @@
+"""Build the book as a static HTML site from the committed, executed notebooks (never re-executed).
+
+python scripts/build_book.py [OUTPUT_DIR]      # default build/book; open OUTPUT_DIR/index.html
+
+Assembles a Sphinx source tree in ``build/book_src``: the landing page from the README's
+introduction and chapter table, every ``chapters/NN_*.ipynb`` in order (found by glob, so a
+new chapter appears without editing a list), each with download links to its ``.ipynb`` and
+``.py`` added at the top; then runs ``sphinx-build -W`` (warnings are errors: broken
+references, missing images). Fails first if a notebook has no outputs or was not executed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "build" / "book_src"
+
+
+def chapter_notebooks() -> list[Path]:
+    """The executed chapters, in order."""
+    return sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+
+
+def check_executed(notebook: nbformat.NotebookNode, path: Path) -> None:
+    """Refuse a notebook without outputs (the book shows results, it does not compute them)."""
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    if not any(cell.get("outputs") for cell in code_cells) or any(
+        cell.get("execution_count") is None for cell in code_cells
+    ):
+        raise SystemExit(f"{path.name} has code cells that were never executed: run `make chapters` first.")
+
+
+def landing_page() -> str:
+    """The README's introduction and chapter table, with chapter names turned into links."""
+    readme = (ROOT / "README.md").read_text().splitlines()
+    title, intro = readme[0], []
+    for line in readme[1:]:
+        if line.startswith("## "):
+            break
+        intro.append(line)
+    start = readme.index("## Chapters")
+    table = []
+    for line in readme[start + 1 :]:
+        if line.startswith("## ") or (table and not line.startswith("|")):
+            break
+        if line.startswith("| `"):
+            name = line.split("`")[1]
+            line = line.replace(f"`{name}`", f"[{name}](chapters/{name}.ipynb)", 1)
+        if line.startswith("|"):
+            table.append(line)
+    toctree = ["```{toctree}", ":maxdepth: 1", ":caption: Chapters", ":glob:", "", "chapters/*", "```"]
+    return "\n".join([title, *intro, "## Chapters", "", *table, "", *toctree, ""])
+
+
+def assemble() -> None:
+    """Write the Sphinx source tree."""
+    if SOURCE.exists():
+        shutil.rmtree(SOURCE)
+    (SOURCE / "chapters").mkdir(parents=True)
+    (SOURCE / "downloads").mkdir()
+    for name in ("conf.py", "favicon.png"):
+        shutil.copy(ROOT / "book" / name, SOURCE / name)
+    (SOURCE / "index.md").write_text(landing_page())
+    for path in chapter_notebooks():
+        notebook = nbformat.read(path, as_version=4)
+        check_executed(notebook, path)
+        source = path.with_suffix(".py")
+        links = (
+            f"*Download this chapter:* {{download}}`{path.name} <../downloads/{path.name}>` (executed notebook) · "
+            f"{{download}}`{source.name} <../downloads/{source.name}>` (py:percent source)"
+        )
+        notebook.cells.insert(1, nbformat.v4.new_markdown_cell(links))
+        nbformat.write(notebook, SOURCE / "chapters" / path.name)
+        for original in (path, source):
+            shutil.copy(original, SOURCE / "downloads" / original.name)
+
+
+def main(argv: list[str]) -> int:
+    output = Path(argv[0]) if argv else ROOT / "build" / "book"
+    assemble()
+    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(SOURCE), str(output)]
+    result = subprocess.run(command, check=False)
+    if result.returncode == 0:
+        print(f"The book: {output / 'index.html'}")
+    return result.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
