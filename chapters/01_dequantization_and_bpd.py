@@ -546,8 +546,9 @@ for ax, (title, images) in zip(
         ("PixelGaussian samples", gaussian.sample(24, sample_rng)),
     ),
 ):
-    plots.imshow_uint8(ax, plots.image_grid(images, 4, 6), title)
+    shown = plots.imshow_uint8(ax, plots.image_grid(images, 4, 6), title)
 fig.tight_layout()
+fig.colorbar(shown, ax=axes, fraction=0.02, pad=0.02, label="pixel value")
 plots.show(fig)
 
 # %% [markdown]

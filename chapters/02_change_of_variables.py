@@ -335,10 +335,13 @@ for ax, kind in zip(axes, ["ActNorm", "InvConv2d (LU)", "AffineCoupling", "Squee
     x_panel = x_squeeze if kind == "Squeeze" else x_small
     jacobian = per_example_jacobian(lambda v, layer=layer: layer(v)[0], x_panel)[0]
     limit = float(jacobian.abs().max())
-    ax.imshow(jacobian, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    shown = ax.imshow(jacobian, cmap="RdBu_r", vmin=-limit, vmax=limit)
     ax.set_title(f"{kind}: $J$ ({jacobian.shape[0]}x{jacobian.shape[1]})", fontsize=9)
+    ax.set_xlabel("input coordinate j")
+    ax.set_ylabel("output coordinate i")
     ax.set_xticks([])
     ax.set_yticks([])
+    fig.colorbar(shown, ax=ax, fraction=0.046, label=r"$\partial y_i / \partial x_j$")
 fig.tight_layout()
 plots.show(fig)
 

@@ -48,15 +48,15 @@ def image_grid(x_uint8: np.ndarray, n_rows: int, n_cols: int, pad: int = 1) -> n
     return grid
 
 
-def imshow_uint8(ax: plt.Axes, image: np.ndarray, title: str | None = None) -> None:
-    """Show a ``(H, W, C)`` uint8 image (gray colormap when C == 1) without axes."""
-    if image.shape[-1] == 1:
-        ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255)
-    else:
-        ax.imshow(image)
+def imshow_uint8(ax: plt.Axes, image: np.ndarray, title: str | None = None) -> matplotlib.image.AxesImage:
+    """Show a ``(H, W, C)`` uint8 image (gray colormap on 0..255 when C == 1) without axes; return the
+    image, e.g. for ``fig.colorbar``."""
+    gray = image.shape[-1] == 1
+    shown = ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255) if gray else ax.imshow(image)
     ax.set_axis_off()
     if title:
         ax.set_title(title)
+    return shown
 
 
 def shared_bins(arrays: list[np.ndarray], count: int = 60, clip_percent: float = 0.5) -> np.ndarray:
@@ -73,11 +73,18 @@ def shared_bins(arrays: list[np.ndarray], count: int = 60, clip_percent: float =
 
 
 def histograms(
-    ax: plt.Axes, samples: dict[str, np.ndarray], bins: np.ndarray, xlabel: str, title: str | None = None
+    ax: plt.Axes,
+    samples: dict[str, np.ndarray],
+    bins: np.ndarray,
+    xlabel: str,
+    title: str | None = None,
+    outlines: bool = False,
 ) -> None:
-    """Density histograms of each labelled sample on the same ``bins`` (seaborn ``histplot``)."""
+    """Density histograms of each labelled sample on the same ``bins`` (seaborn ``histplot``);
+    ``outlines`` draws unfilled steps, which stay readable when four or more samples overlap."""
     for label, values in samples.items():
-        sns.histplot(x=np.asarray(values), bins=bins, stat="density", alpha=0.5, label=label, ax=ax, edgecolor="none")
+        style = {"element": "step", "fill": False} if outlines else {"alpha": 0.5, "edgecolor": "none"}
+        sns.histplot(x=np.asarray(values), bins=bins, stat="density", label=label, ax=ax, **style)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
     if title:

@@ -48,3 +48,11 @@ def test_training_curves_draw_one_labelled_line_per_evaluated_set() -> None:
     np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), [5.1, 4.2, 3.8])
     assert ax.get_xlabel() == "training step" and ax.get_title() == "a run"
     plt.close(fig)
+
+
+def test_histograms_with_outlines_draw_unfilled_steps() -> None:
+    fig, ax = plt.subplots()
+    samples = {"first": np.arange(10.0), "second": np.arange(5.0)}
+    plots.histograms(ax, samples, np.linspace(0, 10, 6), "x", outlines=True)
+    assert len(ax.lines) == 2 and not ax.collections, "one unfilled step line per sample"
+    plt.close(fig)
