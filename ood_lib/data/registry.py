@@ -44,6 +44,8 @@ def _mirrored(fname: str, md5: str, *bases: str) -> RemoteFile:
 _MNIST_BASES = ("https://yann.lecun.com/exdb/mnist/", "https://ossci-datasets.s3.amazonaws.com/mnist/")
 _FASHION_BASES = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
 _DIGITS = tuple(str(digit) for digit in range(10))
+_CIFAR10_HOMEPAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
+_CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 SPECS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(
@@ -93,14 +95,14 @@ SPECS: dict[str, DatasetSpec] = {
         name="cifar10",
         title="CIFAR-10",
         shape=(32, 32, 3),
-        class_names=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+        class_names=_CIFAR10_CLASSES,
         split_sizes={"train": 50000, "test": 10000},
         files={
             "archive": _mirrored(
                 "cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", "https://www.cs.toronto.edu/~kriz/"
             ),
         },
-        homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
+        homepage=_CIFAR10_HOMEPAGE,
     ),
     "svhn": DatasetSpec(
         name="svhn",
@@ -122,10 +124,10 @@ SPECS: dict[str, DatasetSpec] = {
         name="cifar10_subset",
         title="CIFAR-10 subset",
         shape=(32, 32, 3),
-        class_names=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+        class_names=_CIFAR10_CLASSES,
         split_sizes={"train": 4000, "test": 1000},
         files={},
-        homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
+        homepage=_CIFAR10_HOMEPAGE,
         subset_of="cifar10",
         packed_md5="4789ed8deb6b480ecaef623e16170d67",
     ),
