@@ -76,6 +76,7 @@ def experiment(model_name: str, train_set: str, ood_set: str, test_sets: dict[st
     histograms on ``ax``, print the AUROC of log p(x) as in-distribution score, record the row."""
     trained = zoo.get(model_name, train_set, profile)
     extra = {"num_samples": profile.vae_importance_samples} if model_name == "vae" else {}
+    print(f"scoring {len(test_sets)} test sets with the {MODEL_LABELS[model_name]} trained on {train_set}...")
     bpd = score_sets(trained.model, test_sets, **extra)
     auroc = scores.auroc(-bpd[train_set], -bpd[ood_set])
     label = MODEL_LABELS[model_name]

@@ -116,6 +116,8 @@ def bpd_of(model: torch.nn.Module, images: dict[str, torch.Tensor]) -> dict[str,
     return result
 
 
+n_models = len(glows) + 2 + len(backgrounds)
+print(f"scoring about {len(evaluated) + 2} sets of {n_images} images with {n_models} models (minutes on 2 cores)...")
 glow_bpd = [bpd_of(glow, {**evaluated, "train": fashion_train}) for glow in glows]
 pixelcnn_bpd = bpd_of(pixelcnn.model, {**evaluated, "train": fashion_train, "validation": validation_outliers})
 background_bpd = {

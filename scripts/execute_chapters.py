@@ -32,7 +32,12 @@ def execute(source: Path, timeout_s: int) -> float:
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     start = time.perf_counter()
     client = nbclient.NotebookClient(
-        notebook, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(CHAPTER_DIR)}}
+        notebook,
+        timeout=timeout_s,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(CHAPTER_DIR)}},
+        # The local kernel's start-up warning about unencrypted TCP on localhost is noise here.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     client.execute()
     jupytext.write(notebook, source.with_suffix(".ipynb"))
