@@ -32,8 +32,9 @@ def run_config(
 ) -> dict:
     """Everything that determines a training run's result and history, as plain JSON data.
 
-    Model class and config, training config, the input perturbation rate (only when it is
-    not 0) and fingerprints of the training and evaluation data. Stored in every checkpoint;
+    Model class and config, training config, the variant's settings where they are not the
+    defaults (input perturbation rate, outlier exposure with a fingerprint of its images, bf16)
+    and fingerprints of the training and evaluation data. Stored in every checkpoint;
     a checkpoint is resumed only if this matches.
     """
     description = {

@@ -198,7 +198,7 @@ def train(
     every rank resumes from the checkpoint (a shared file system across nodes).
 
     Raises ``TrainingDivergedError`` on a NaN/inf loss or gradient norm, without
-    touching the last checkpoint. Runs in fp32 on ``device`` (default: ``get_device()``).
+    touching the last checkpoint. Runs in fp32 (unless ``bf16``) on ``device`` (default: ``get_device()``).
     A fresh run seeds torch's global RNG with ``config.seed`` (for models that draw
     from it); a resumed run restores the global RNG state of its checkpoint.
     """
