@@ -116,8 +116,7 @@ from matplotlib.colors import LogNorm
 
 from ood_lib import data, plots, zoo
 from ood_lib.bpd import dequantize
-from ood_lib.cv_glow_closed_form import diagonal_curvature
-from ood_lib.flows import Glow
+from ood_lib.cv_glow_closed_form import diagonal_curvature, small_cv_glow
 from ood_lib.profile import chapter_footer, chapter_header
 from ood_lib.second_order import LinearGaussianFlow, hessian_diagonal, mean_quadratic_form, predict_gap
 
@@ -193,35 +192,16 @@ print(
 
 # %%
 # NBVAL_CHECK_OUTPUT
-def small_cv_glow(diagonal_kernels: bool) -> Glow:
-    """A 1x4x4 CV-Glow with zero couplings and random channel maps and top prior (float64)."""
-    glow = Glow((1, 4, 4), levels=2, steps=2, hidden=4, coupling="additive").double().eval()
-    with torch.no_grad():
-        for step in (step for steps in glow.levels for step in steps):
-            step.actnorm.log_scale.normal_(0.0, 0.5, generator=reference_generator)
-            step.actnorm.initialized.fill_(True)
-            step.invconv.log_s.normal_(0.0, 0.3, generator=reference_generator)
-            if diagonal_kernels:
-                step.invconv.permutation.copy_(torch.eye(step.invconv.num_channels))
-                step.invconv.lower.zero_()
-                step.invconv.upper.zero_()
-            else:
-                step.invconv.lower.normal_(0.0, 1.0, generator=reference_generator)
-                step.invconv.upper.normal_(0.0, 1.0, generator=reference_generator)
-        glow.top_prior.log_std.normal_(0.0, 0.5, generator=reference_generator)
-    return glow
-
-
 small_x0 = torch.full((1, 4, 4), 0.5, dtype=torch.float64)
 for diagonal_kernels in (True, False):
-    small = small_cv_glow(diagonal_kernels)
+    small = small_cv_glow(reference_generator, diagonal_kernels)
     agree = torch.allclose(
         diagonal_curvature(small, small_x0).hessian_diagonal, hessian_diagonal(small.log_prob, small_x0), rtol=1e-9
     )
     print(f"{'diagonal' if diagonal_kernels else 'mixing':8s} 1x1 kernels: closed form = autograd diag(H): {agree}")
 
 # %%
-mixing = small_cv_glow(diagonal_kernels=False)
+mixing = small_cv_glow(reference_generator, diagonal_kernels=False)
 closed, true = diagonal_curvature(mixing, small_x0).hessian_diagonal, hessian_diagonal(mixing.log_prob, small_x0)
 print(
     f"with mixing kernels the closed form's diagonal is off by {((closed - true).abs() / true.abs()).median():.0%} "

@@ -98,3 +98,28 @@ def diagonal_curvature(glow: Glow, x0: Tensor) -> DiagonalCurvature:
         gains[positions] = piece_gain.reshape(-1)
         prior_stds[positions] = piece_std.reshape(-1)
     return DiagonalCurvature(gains.view(shape), prior_stds.view(shape))
+
+
+def small_cv_glow(generator: torch.Generator, diagonal_kernels: bool) -> Glow:
+    """A 1x4x4 CV-Glow (float64, eval mode) on which to check the closed form: couplings that
+    output zero and split priors that ignore the kept half (fresh zero-initialised nets), random
+    ActNorms, 1x1 kernels (diagonal ones if ``diagonal_kernels``: the paper's assumptions then
+    hold exactly) and top prior, all drawn from ``generator``."""
+    glow = Glow((1, 4, 4), levels=2, steps=2, hidden=4, coupling="additive").double().eval()
+    with torch.no_grad():
+        for step in (step for steps in glow.levels for step in steps):
+            step.actnorm.log_scale.copy_(0.5 * torch.randn(step.actnorm.log_scale.shape, generator=generator))
+            step.actnorm.bias.copy_(torch.randn(step.actnorm.bias.shape, generator=generator))
+            step.actnorm.initialized.fill_(True)
+            invconv = step.invconv
+            invconv.log_s.copy_(0.3 * torch.randn(invconv.log_s.shape, generator=generator))
+            if diagonal_kernels:
+                invconv.permutation.copy_(torch.eye(invconv.num_channels))
+                invconv.lower.zero_()
+                invconv.upper.zero_()
+            else:
+                invconv.lower.copy_(torch.randn(invconv.lower.shape, generator=generator))
+                invconv.upper.copy_(torch.randn(invconv.upper.shape, generator=generator))
+        glow.top_prior.mean.copy_(torch.randn(glow.top_prior.mean.shape, generator=generator))
+        glow.top_prior.log_std.copy_(0.5 * torch.randn(glow.top_prior.log_std.shape, generator=generator))
+    return glow

@@ -5,34 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ood_lib.cv_glow_closed_form import diagonal_curvature
+from ood_lib.cv_glow_closed_form import diagonal_curvature, small_cv_glow
 from ood_lib.flows import Glow
 from ood_lib.second_order import hessian_diagonal
 
 
 def tiny_cv_glow(seed: int, diagonal_kernels: bool) -> Glow:
-    """A CV-Glow whose couplings output zero and whose split priors ignore the kept half (fresh
-    zero-initialised nets); random ActNorms, 1x1 kernels and top prior."""
-    generator = torch.Generator().manual_seed(seed)
-    glow = Glow((1, 4, 4), levels=2, steps=2, hidden=4, coupling="additive").double().eval()
-    with torch.no_grad():
-        for steps in glow.levels:
-            for step in steps:
-                step.actnorm.log_scale.copy_(0.5 * torch.randn(step.actnorm.log_scale.shape, generator=generator))
-                step.actnorm.bias.copy_(torch.randn(step.actnorm.bias.shape, generator=generator))
-                step.actnorm.initialized.fill_(True)
-                invconv = step.invconv
-                invconv.log_s.copy_(0.3 * torch.randn(invconv.log_s.shape, generator=generator))
-                if diagonal_kernels:
-                    invconv.permutation.copy_(torch.eye(invconv.num_channels))
-                    invconv.lower.zero_()
-                    invconv.upper.zero_()
-                else:
-                    invconv.lower.copy_(torch.randn(invconv.lower.shape, generator=generator))
-                    invconv.upper.copy_(torch.randn(invconv.upper.shape, generator=generator))
-        glow.top_prior.mean.copy_(torch.randn(glow.top_prior.mean.shape, generator=generator))
-        glow.top_prior.log_std.copy_(0.5 * torch.randn(glow.top_prior.log_std.shape, generator=generator))
-    return glow
+    return small_cv_glow(torch.Generator().manual_seed(seed), diagonal_kernels)
 
 
 @pytest.mark.parametrize("seed", range(3))

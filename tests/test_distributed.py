@@ -148,16 +148,10 @@ def test_an_interrupted_distributed_run_resumes_to_the_same_result(tmp_path: Pat
     assert_same_parameters(torch.load(tmp_path / "final_rank0.pt"), single_process_result)
 
 
-def test_distributed_training_refuses_a_batch_that_does_not_split(tmp_path: Path) -> None:
+def test_distributed_training_refuses_a_batch_that_does_not_split(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rank 0 of a group of 3, in one process: the argument check fails before any collective.
+    monkeypatch.setattr(engine, "distributed_rank_and_size", lambda: (0, 3))
     with pytest.raises(ValueError, match="not divisible"):
-        _check_in_fake_group(tmp_path, world_size=3)
-
-
-def _check_in_fake_group(tmp_path: Path, world_size: int) -> None:
-    """Run the engine's argument checks as rank 0 of a ``world_size`` group (one process, no collectives)."""
-    original = engine.distributed_rank_and_size  # the engine's own reference, imported from ood_lib.distributed
-    engine.distributed_rank_and_size = lambda: (0, world_size)
-    try:
         engine.train(tiny_model("glow"), training_images(), CONFIG, tmp_path / "checkpoint.pt", progress=False)
-    finally:
-        engine.distributed_rank_and_size = original

@@ -321,25 +321,13 @@ def test_perturb_pixels_replaces_about_the_given_fraction_with_uniform_values() 
 
 
 def test_bf16_autocast_training_reaches_the_same_bpd_within_0_01_on_a_small_glow(tmp_path: Path) -> None:
-    config = TrainConfig(
-        n_steps=30,
-        batch_size=16,
-        lr=2e-3,
-        warmup_steps=2,
-        grad_clip=50.0,
-        eval_every=30,
-        checkpoint_every=30,
-        n_train=None,
-        n_eval=64,
-    )
+    config = small_config(n_steps=30, lr=2e-3, warmup_steps=2, eval_every=30, checkpoint_every=30, n_eval=64, seed=0)
     images = torch.randint(0, 256, (256, 1, 8, 8), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
     final = {}
     for bf16 in (False, True):
         torch.manual_seed(0)
         model = Glow((1, 8, 8), levels=2, steps=2, hidden=16)
-        history = train(
-            model, images, config, tmp_path / f"{bf16}.pt", device=torch.device("cpu"), progress=False, bf16=bf16
-        )
+        history = train(model, images, config, tmp_path / f"{bf16}.pt", device=CPU, progress=False, bf16=bf16)
         final[bf16] = history["eval"]["train"][-1]
     assert final[True] == pytest.approx(final[False], abs=0.01)
     assert final[True] < history["eval"]["train"][0] - 0.02, "training under autocast must still make progress"
