@@ -40,6 +40,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ood_lib import data, plots, stats
+from ood_lib.findings import finding
 from ood_lib.profile import chapter_footer, chapter_header
 
 profile = chapter_header("00 · The data sets")
@@ -87,7 +88,8 @@ for name in ("fashion_mnist", "mnist"):
         print(f"{spec.title:14s} {split:5s} images {x_uint8.shape} {x_uint8.dtype}, per class {counts.tolist()}")
 
 # %% [markdown]
-# FashionMNIST is exactly balanced (6000 / 1000 per class); MNIST is close to balanced.
+# FashionMNIST is exactly balanced (6000 / 1000 per class); MNIST is close to balanced
+# (5421 to 6742 training images per class).
 # The same for the 32 × 32 × 3 sets, when present (the CIFAR-10 subset, being a prefix of the
 # official order, is only roughly balanced):
 
@@ -130,6 +132,13 @@ for name in ("fashion_mnist", "mnist"):
     for split in data.SPLITS:
         mean, std = stats.pixel_mean_std(data.load(name, split)[0])
         print(f"{data.get_spec(name).title:14s} {split:5s} mean {mean:.4f} std {std:.4f}")
+(mean_fashion, std_fashion), (mean_mnist, std_mnist) = (
+    stats.pixel_mean_std(data.load(name, "train")[0]) for name in ("fashion_mnist", "mnist")
+)
+finding(
+    "MNIST train's pixel mean and standard deviation are both below FashionMNIST's",
+    bool(mean_mnist < mean_fashion and std_mnist < std_fashion),
+)
 
 # %%
 for name in ("cifar10", "svhn", "cifar10_subset"):
@@ -142,8 +151,8 @@ for name in ("cifar10", "svhn", "cifar10_subset"):
         print(f"{data.get_spec(name).title:22s} train {colour}: mean {mean:.4f} std {std:.4f}")
 
 # %% [markdown]
-# MNIST's pixels are darker on average *and* less spread than FashionMNIST's: most of an MNIST
-# image is exactly 0, the background. The histogram of pixel values shows it; note the
+# MNIST's pixels are darker on average *and* less spread than FashionMNIST's (the checks
+# below): most of an MNIST image is exactly 0, the background. The histogram of pixel values shows it; note the
 # logarithmic count axis.
 
 # %%
@@ -164,6 +173,11 @@ plots.show(fig)
 for name in ("fashion_mnist", "mnist"):
     x_uint8 = data.load(name, "test")[0]
     print(f"{data.get_spec(name).title:14s} test: fraction of pixels equal to 0 = {np.mean(x_uint8 == 0):.3f}")
+zero_fraction = {name: np.mean(data.load(name, "test")[0] == 0) for name in ("fashion_mnist", "mnist")}
+finding(
+    "most of MNIST's test pixels are exactly 0, more than FashionMNIST's",
+    bool(zero_fraction["mnist"] > 0.5 and zero_fraction["fashion_mnist"] < zero_fraction["mnist"]),
+)
 
 # %% [markdown]
 # ### Per-pixel means and variances: the paper's quantities
@@ -192,16 +206,38 @@ for name, (mean_map, variance_map) in moments.items():
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(
-    "MNIST's per-pixel variances sum to less than FashionMNIST's:",
-    bool(moments["mnist"][1].sum() < moments["fashion_mnist"][1].sum()),
+variance_fashion, variance_mnist = (moments[name][1][..., 0] for name in ("fashion_mnist", "mnist"))
+centre = (slice(4, 24), slice(4, 24))  # the central 20 x 20 pixels; the rest is a 4-pixel frame
+frame_mask = np.ones((28, 28), dtype=bool)
+frame_mask[centre] = False
+mnist_varies_more = variance_mnist > variance_fashion
+for label, region in (("central 20x20", ~frame_mask), ("outer 4-pixel frame", frame_mask)):
+    print(
+        f"{label:19s} sum of per-pixel variances: FashionMNIST {variance_fashion[region].sum():5.1f}, "
+        f"MNIST {variance_mnist[region].sum():5.1f}"
+    )
+finding(
+    "MNIST's per-pixel variances sum to less than FashionMNIST's", bool(variance_mnist.sum() < variance_fashion.sum())
+)
+finding(
+    f"MNIST varies more than FashionMNIST at {int(mnist_varies_more.sum())} of 784 positions, all but "
+    f"{int((mnist_varies_more & frame_mask).sum())} inside the central 20x20",
+    bool(mnist_varies_more.sum() > 0),
+)
+finding(
+    "in the central 20x20 MNIST's variances sum to more than FashionMNIST's",
+    bool(variance_mnist[centre].sum() > variance_fashion[centre].sum()),
+)
+finding(
+    "MNIST's smaller total comes from the frame, where its variances sum to under a fifth of FashionMNIST's",
+    bool(variance_mnist[frame_mask].sum() < 0.2 * variance_fashion[frame_mask].sum()),
 )
 
 # %% [markdown]
 # MNIST varies only in a central blob where strokes fall, and its border pixels are 0 in
 # (nearly) every image; FashionMNIST varies over most of the frame. Inside the blob MNIST's
-# pixels vary *more* than FashionMNIST's (the brighter variance map): its total is smaller
-# only because of the empty border. Both the means and the variances differ, so the paper's
+# pixels vary *more* than FashionMNIST's (the brighter variance map, and the central 20 × 20
+# sums above): its total is smaller only because of the nearly empty frame. Both the means and the variances differ, so the paper's
 # expansion (chapter 06) has to keep both its mean term and its variance term for this pair.
 #
 # ## Summary

@@ -39,6 +39,7 @@ from scipy.special import logsumexp
 
 from ood_lib import bpd, data, plots
 from ood_lib import scores as ood_scores
+from ood_lib.findings import finding, sanity_check
 from ood_lib.pixel_models import PixelGaussian, PixelHistogram, log_normal_interval_mass
 from ood_lib.profile import chapter_footer, chapter_header
 
@@ -123,9 +124,12 @@ for index in (0, 24, best, len(sigmas) - 1):
         f"sigma = {sigmas[index]:8.2g}: raw {raw_log_lik[index]:10.3f}   dequantized {dequantized_log_lik[index]:14.3f}"
         f"   discrete {discrete_log_lik[index]:7.3f}"
     )
-print("raw log-likelihood increases as sigma shrinks:", bool(np.all(np.diff(raw_log_lik[sigmas < 0.1]) < 0)))
-print(
-    "dequantized <= discrete <= -H(pi_hat) for every sigma:",
+sanity_check(
+    "raw log-likelihood increases as sigma shrinks (a density on discrete values is unbounded)",
+    bool(np.all(np.diff(raw_log_lik[sigmas < 0.1]) < 0)),
+)
+sanity_check(
+    "dequantized <= discrete <= -H(pi_hat) for every sigma (Jensen, Gibbs)",
     bool(
         np.all(dequantized_log_lik <= discrete_log_lik + 1e-9) and np.all(discrete_log_lik <= empirical_log_lik + 1e-9)
     ),
@@ -176,12 +180,13 @@ for sigma in jensen_sigmas:
     expected_gap = float(np.exp(log_bin_mass) @ gap)
     jensen_gaps.append(expected_gap)
     print(f"{sigma:14.1f} {expected_gap:16.5f} {1 / (24 * sigma**2):15.5f} {gap.min():15.2e}")
-print(
-    "bin masses sum to 1 at the widest and narrowest sigma:",
+sanity_check(
+    "bin masses sum to 1 (to 1e-12) at the widest and narrowest sigma",
     [
         round(float(np.exp(PixelGaussian(np.array([100.5 / 256]), np.array([s / 256])).log_prob(all_values)).sum()), 12)
         for s in (jensen_sigmas[0], jensen_sigmas[-1])
     ],
+    [1.0, 1.0],
 )
 
 # %% [markdown]
@@ -287,7 +292,7 @@ print(f"ood_lib.bpd.bits_per_dim_from_log_prob, [0, 1) and [-0.5, 0.5): {bpd_fro
 # %%
 # NBVAL_CHECK_OUTPUT
 values = np.array([*bpd_by_convention.values(), bpd_from_library])
-print("all four conventions and ood_lib.bpd give the same BPD (to 1e-9):", bool(np.ptp(values) < 1e-9))
+sanity_check("all four conventions and ood_lib.bpd give the same BPD (to 1e-9)", bool(np.ptp(values) < 1e-9))
 
 # %% [markdown]
 # ## 4. A first density model: one distribution per pixel
@@ -339,18 +344,18 @@ print(
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(
-    "dequantized BPD >= exact BPD on every FashionMNIST test image:",
+sanity_check(
+    "dequantized BPD >= exact BPD on every FashionMNIST test image (Jensen)",
     bool(np.all(dequantized_bpd >= bpd_gaussian["FashionMNIST-test"])),
 )
 mean_histogram = {name: values.mean() for name, values in bpd_histogram.items()}
 chain = ("constant 0", "MNIST-test", "FashionMNIST-test", "uniform noise")
-print(
-    "histogram: mean BPD of " + " < ".join(chain) + ":",
+finding(
+    "histogram: mean BPD of " + " < ".join(chain),
     bool(all(mean_histogram[a] < mean_histogram[b] for a, b in zip(chain, chain[1:]))),
 )
-print(
-    "Gaussian:  MNIST-test lower mean BPD than FashionMNIST-test:",
+finding(
+    "Gaussian: MNIST-test lower mean BPD than FashionMNIST-test",
     bool(bpd_gaussian["MNIST-test"].mean() < bpd_gaussian["FashionMNIST-test"].mean()),
 )
 
@@ -494,16 +499,12 @@ print(
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(
-    "decomposition is exact (to 1e-6 relative):",
+sanity_check(
+    "decomposition is exact (to 1e-6 relative)",
     bool(np.isclose(variance_term + mean_term, direct_difference, rtol=1e-6)),
 )
-print(
-    "variance term favours MNIST (> 0):",
-    bool(variance_term > 0),
-    "| mean term penalises MNIST (< 0):",
-    bool(mean_term < 0),
-)
+finding("variance term favours MNIST (> 0)", bool(variance_term > 0))
+finding("mean term penalises MNIST (< 0)", bool(mean_term < 0))
 
 # %% [markdown]
 # The maps below show where each term comes from (red: in MNIST's favour). The variance term is
@@ -561,6 +562,8 @@ plots.show(fig)
 #
 # yet 99 % of $m$'s samples are noise. Per dimension the bound is tiny, and much smaller than
 # differences that papers report between models:
+#
+# <!-- constant: 0.01 0.99 (the weights of the mixture example) -->
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -606,17 +609,17 @@ print(
 # %%
 # NBVAL_CHECK_OUTPUT
 bound = math.log(100) / (num_dims * math.log(2))
-print(
-    "mixture costs every FashionMNIST test image at most log(100)/(D ln 2):",
+sanity_check(
+    "mixture costs every FashionMNIST test image at most log(100)/(D ln 2) (the bound)",
     bool(np.all(bpd_increase <= bound + 1e-12)),
 )
 clearly_better_than_uniform = bpd_histogram["FashionMNIST-test"] < 7.5
-print(
-    "and equals it (to 1e-9) on every image the histogram scores below 7.5 bits/dim:",
+sanity_check(
+    "and equals it (to 1e-9) on every image the histogram scores below 7.5 bits/dim",
     bool(np.allclose(bpd_increase[clearly_better_than_uniform], bound, rtol=0, atol=1e-9)),
 )
-print(
-    "mixture scores noise better than the histogram does:",
+finding(
+    "mixture scores noise better than the histogram does",
     bool(noise_mixture_bpd.mean() < bpd_histogram["uniform noise"].mean()),
 )
 
@@ -629,6 +632,8 @@ print(
 # inputs can disagree; a small average difference in BPD does not say which model is better,
 # and a high likelihood of one input does not say it looks like the training data. This is
 # the backdrop of the paper.
+#
+# <!-- constant: 0.01 0.99 (the weights of the mixture example) -->
 
 # %%
 fig, ax = plt.subplots(figsize=(4.5, 3.4))
@@ -670,6 +675,8 @@ plots.show(fig)
 #    and turn it into a BPD difference for $D = 3072$. *Hint: $m \ge 0.01\,p$.*
 # 4. The histogram model gives the all-black image about 1.36 BPD. Which pixels cost the most
 #    bits? *Hint: map $-\log_2 Q_d(0)$ over the 784 pixels.*
+#
+# <!-- constant: 0.01 0.99 (the weights of the mixture example) -->
 
 # %%
 chapter_footer()

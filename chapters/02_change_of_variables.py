@@ -37,6 +37,7 @@ from scipy.special import ndtr
 from torch import Tensor, nn
 
 from ood_lib import bpd, data, plots
+from ood_lib.findings import finding, sanity_check
 from ood_lib.flows import (
     ActNorm,
     AdditiveCoupling,
@@ -142,6 +143,13 @@ print(
     f"z = 0 comes from x = {latent_mode:.3f}: f'(x) = {f_1d_derivative(latent_mode):.2f}, "
     f"p(x) = {np.exp(standard_normal_log_density(0.0)) * f_1d_derivative(latent_mode):.3f}"
 )
+steepest = x_grid[np.argmax(f_1d_derivative(x_grid))]
+print(f"f is steepest at x = {steepest:.3f}: f'(x) = {f_1d_derivative(steepest):.2f}, f(x) = {f_1d(steepest):.2f}")
+finding(
+    "the peak of p(x) lies in f's steep window (|x - 1.5| < 0.1), far from z = 0's preimage",
+    bool(abs(peak - 1.5) < 0.1 and abs(peak - latent_mode) > 0.4),
+)
+finding("the peak lies left of the steepest point, toward z = 0's preimage", bool(latent_mode < peak < steepest))
 # a bin [a, b) of x has probability Phi(f(b)) - Phi(f(a)) exactly
 counts, edges = np.histogram(samples_x, bins=90, range=(-4, 5))
 exact_bin_probability = np.diff(ndtr(f_1d(edges)))
@@ -152,8 +160,12 @@ print(
 )
 
 # %% [markdown]
-# The density of $x$ peaks where $f$ is steepest, not where $f(x) = 0$ (dotted line): the
-# volume term, not the latent term, makes that narrow region the most likely one. The samples
+# The density of $x$ peaks in the narrow window where $f$ is steep, not where $f(x) = 0$
+# (dotted line): the volume term, not the latent term, makes that region the most likely one.
+# The peak is not exactly at the steepest point, though: at $x = 1.475$, $f'$ is 16.73 rather
+# than the maximum 21 at $x = 1.5$, because $\log p(x)$ is the *sum* of the two terms and the
+# latent term, still rising toward $z = 0$ on the left, pulls the peak a little toward the
+# latent's mode. The samples
 # agree with the formula to within the Monte Carlo noise of 100 000 draws (for bins of $x$ the
 # exact probability is $\Phi(f(b)) - \Phi(f(a))$, no integral needed).
 #
@@ -250,10 +262,8 @@ plots.show(fig)
 # NBVAL_CHECK_OUTPUT
 test_points = corners[::37] + 0.1
 brute_force = brute_force_log_abs_det(f_2d, test_points)
-print(
-    "analytic log|det J| equals brute force (to 1e-10) at",
-    len(test_points),
-    "points:",
+sanity_check(
+    f"analytic log|det J| equals brute force (to 1e-10) at {len(test_points)} points",
     bool(torch.allclose(brute_force, f_2d_log_det(test_points), rtol=0, atol=1e-10)),
 )
 area_ratio = polygon_area(outlines_z) / cell_size**2
@@ -362,10 +372,11 @@ x_check = torch.randn(3, 4, 4, 4, generator=torch.Generator().manual_seed(2), dt
 
 
 def report(name: str, analytic: Tensor, brute_force: Tensor) -> None:
-    agree = torch.allclose(analytic, brute_force, rtol=1e-9, atol=1e-9)
     print(
-        f"{name:22s} analytic {np.round(analytic.detach().numpy(), 4)}  brute force "
-        f"{np.round(brute_force.numpy(), 4)}  agree: {agree}"
+        f"{name:22s} analytic {np.round(analytic.detach().numpy(), 4)}  brute force {np.round(brute_force.numpy(), 4)}"
+    )
+    sanity_check(
+        f"{name}: analytic log|det J| = brute force (to 1e-9)", torch.allclose(analytic, brute_force, 1e-9, 1e-9)
     )
 
 
@@ -539,11 +550,13 @@ plots.show(fig)
 #   training), and $f$ must expand them to unit scale. Training raised the mean log-likelihood through the volume term
 #   while the latent term got slightly *worse* (the before/after table above).
 # - **Far from the data**, $f$ sends points to the tails of $p_z$: the latent term drops by
-#   tens to hundreds of nats, and it alone decides that such points are unlikely; the volume
-#   term there is at its largest, the unmodified expansion of the linear layers.
-# - **Between the moons** the latent term is *higher* than on the moons: the empty gap is
-#   mapped next to $z = 0$, the latent's mode. Only the volume term (smallest there: the couplings
-#   contract that region) lowers $\log p(x)$ at the gap below the data's average.
+#   tens to hundreds of nats (-63.311 at the red square), and it alone decides that such points
+#   are unlikely. The volume term there (3.993) is a little above the data's mean (3.895) but
+#   below its maximum over the plane (5.364): it hardly matters far away.
+# - **Between the moons** the latent term is about what it is on the moons (-2.961 against
+#   -2.826): the empty gap is mapped near the latent's mode, not into its tails. What lowers
+#   $\log p(x)$ at the gap below the data's average is mostly the volume term (2.432 against
+#   3.895: the couplings contract that region); the checks below split the drop.
 #
 # In this Glow the couplings' scales $\sigma = \mathrm{sigmoid}(\cdot)$ lie in $(0, 1)$, so the
 # $x$-dependent part of the volume term can only contract; the expansion comes from the
@@ -567,30 +580,31 @@ plots.show(fig)
 jacobians_2d = per_example_jacobian(lambda v: flow_2d(v.view(-1, 2))[0], moons[:200]).double()
 log_det_2d = torch.linalg.slogdet(jacobians_2d)[1]
 frobenius_bound = 0.5 * 2 * torch.log(jacobians_2d.square().sum(dim=(1, 2)) / 2)
-print(
-    "log|det J| <= (D/2) log(||J||_F^2 / D) at all 200 points:", bool(torch.all(log_det_2d <= frobenius_bound + 1e-9))
+sanity_check(
+    "log|det J| <= (D/2) log(||J||_F^2 / D) at all 200 points (AM-GM)",
+    bool(torch.all(log_det_2d <= frobenius_bound + 1e-9)),
 )
-print(
-    "training raised the mean volume term and the contractive penalty:",
-    after_training["log|det J|"] > before_training["log|det J|"],
-    after_training["||J||_F^2"] > before_training["||J||_F^2"],
+finding("training raised the mean volume term", bool(after_training["log|det J|"] > before_training["log|det J|"]))
+finding("training raised the contractive penalty", bool(after_training["||J||_F^2"] > before_training["||J||_F^2"]))
+finding(
+    "training lowered the mean latent term", bool(after_training["log p_z(f(x))"] < before_training["log p_z(f(x))"])
 )
-print("training lowered the mean latent term:", after_training["log p_z(f(x))"] < before_training["log p_z(f(x))"])
 gap, far = 0, 1
+latent_drop = (data_latent.mean() - probe_latent[gap]).item()
+volume_drop = (data_volume.mean() - probe_volume[gap]).item()
 print(
-    "between the moons: latent term above the data's mean:",
-    bool(probe_latent[gap] > data_latent.mean()),
-    "| volume term below it:",
-    bool(probe_volume[gap] < data_volume.mean()),
-    "| log p(x) below it:",
+    f"between the moons, below the data's mean: latent term by {latent_drop:.3f}, volume term by {volume_drop:.3f} nats"
+)
+finding("between the moons: latent term within 0.5 nats of the data's mean", bool(abs(latent_drop) < 0.5))
+finding("between the moons: volume term below the data's mean", bool(volume_drop > 0))
+finding("between the moons: the volume term makes most of the drop in log p(x)", bool(volume_drop > abs(latent_drop)))
+finding(
+    "between the moons: log p(x) below the data's mean",
     bool(probe_latent[gap] + probe_volume[gap] < (data_latent + data_volume).mean()),
 )
-print(
-    "far from the data: latent term below -20:",
-    bool(probe_latent[far] < -20),
-    "| volume term above the data's mean:",
-    bool(probe_volume[far] > data_volume.mean()),
-)
+finding("far from the data: latent term below -20", bool(probe_latent[far] < -20))
+finding("far from the data: volume term above the data's mean", bool(probe_volume[far] > data_volume.mean()))
+finding("far from the data: volume term below the plane's maximum", bool(probe_volume[far] < plane_volume.max()))
 
 # %% [markdown]
 # ## 5. The Hadamard bound: sensitivity is what buys volume
@@ -629,11 +643,12 @@ for name, (layer, inputs) in hadamard_cases.items():
     holds = bool(torch.all(log_det <= column_bound + 1e-9) and torch.all(column_bound <= spectral_bound + 1e-9))
     print(
         f"{name:18s} log|det J| {log_det[0].item():8.3f} <= columns {column_bound[0].item():8.3f} "
-        f"<= D log s_max {spectral_bound[0].item():8.3f}   (all inputs: {holds})"
+        f"<= D log s_max {spectral_bound[0].item():8.3f}"
     )
+    sanity_check(f"{name}: the chain holds on all inputs (Hadamard's inequality)", holds)
 log_det, column_bound, spectral_bound = hadamard_chain(jacobians_2d)
-print(
-    "trained 2-D flow, 200 data points: chain holds:",
+sanity_check(
+    "trained 2-D flow, 200 data points: the chain holds (Hadamard's inequality)",
     bool(torch.all(log_det <= column_bound + 1e-9) and torch.all(column_bound <= spectral_bound + 1e-9)),
 )
 
@@ -747,17 +762,19 @@ plots.show(fig)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("batched Jacobians equal the brute-force ones:", brute_force_agrees)
-print("Proposition 1 holds for every shrink factor and delta:", all(bound_holds))
+sanity_check("batched Jacobians equal the brute-force ones", bool(brute_force_agrees))
+sanity_check(
+    "Proposition 1 holds for every shrink factor and delta (a theorem; L is a grid estimate)", all(bound_holds)
+)
 rms_spread = np.array([spread["distance"].square().mean().sqrt().item() for spread in spreads.values()])
 bound_scales = np.array([spread["L"] * spread["sigma_x"] for spread in spreads.values()])
 halving_ratios = rms_spread[3:] / rms_spread[2:-1]
-print(
-    "from c = 0.25 on, halving c halves the latent spread (ratio within 0.4-0.6):",
+finding(
+    "from c = 0.25 on, halving c halves the latent spread (ratio within 0.4-0.6)",
     bool(np.all((halving_ratios > 0.4) & (halving_ratios < 0.6))),
 )
-print(
-    "the bound is tighter for the most shrunk copy than for the moons:",
+finding(
+    "the bound is tighter for the most shrunk copy than for the moons",
     bool(bound_scales[-1] / rms_spread[-1] < bound_scales[0] / rms_spread[0]),
 )
 
@@ -831,12 +848,12 @@ print(
     f"CV-Glow log|det J| on all {len(probe_names)} inputs: {cv_log_det[0].item():.6f}; "
     f"spread (max - min): {(cv_log_det.max() - cv_log_det.min()).item():.1e}"
 )
-print(
-    "equals sum over steps of H W (sum_c s_c + log|det W|):",
+sanity_check(
+    "equals sum over steps of H W (sum_c s_c + log|det W|)",
     bool(torch.isclose(cv_log_det[0], analytic_constant.double(), rtol=0, atol=1e-9)),
 )
-print(
-    "affine Glow log|det J| varies across the inputs:",
+sanity_check(
+    "affine Glow log|det J| varies across the inputs (its couplings depend on x by design)",
     bool((parts["affine"][1].max() - parts["affine"][1].min()) > 1e-3),
 )
 

@@ -35,6 +35,7 @@ import torch
 
 from ood_lib import data, plots, scores, zoo
 from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
+from ood_lib.findings import finding
 from ood_lib.flows import Glow
 from ood_lib.profile import PROFILES, chapter_footer, chapter_header
 
@@ -76,6 +77,8 @@ for image_shape, levels in (((1, 28, 28), 2), ((3, 32, 32), 3)):
 # Glow is smaller than Kingma & Dhariwal's (3.46 vs 3.35 test BPD) and trained on one GPU; it
 # does not list every size. The `full` profile is *our* choice of a paper-scale model
 # (L = 3, K = 32 on 32×32×3); `quick` is what a 2-core CPU trains in about 12 minutes.
+#
+# <!-- quoted: 3.46 3.35 (the paper, Appendix; Kingma & Dhariwal 2018) -->
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -187,6 +190,8 @@ plots.show(fig)
 # noisy, fragmented interiors: a small model after 12 minutes captures coarse shape and the
 # black background but little texture. At $T = 0.7$ they are smoother and darker, less varied,
 # closer to blurry average garments: the trade-off that temperature makes.
+#
+# <!-- constant: 0.7 (the sampling temperature the cell above uses) -->
 
 # %% [markdown]
 # ## Figure 1: mean BPD on train, test and OOD test
@@ -231,9 +236,11 @@ print(f"FashionMNIST-test minus MNIST-test: ours {ours_gap:.3f} BPD, paper {pape
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("MNIST-test mean BPD < FashionMNIST-test mean BPD:", bool(fashion_bpd["ood"].mean() < fashion_bpd["test"].mean()))
-print(
-    "FashionMNIST train and test BPD within 0.1 of each other:",
+finding(
+    "MNIST-test mean BPD < FashionMNIST-test mean BPD", bool(fashion_bpd["ood"].mean() < fashion_bpd["test"].mean())
+)
+finding(
+    "FashionMNIST train and test BPD within 0.1 of each other",
     bool(abs(fashion_bpd["train"].mean() - fashion_bpd["test"].mean()) < 0.1),
 )
 
@@ -277,6 +284,8 @@ else:
 #    log-scale), the step's ActNorm and the LU-parametrised 1×1 convolution.*
 # 2. Draw samples at temperatures 0.5, 0.7 and 1.0 and describe what changes. *Hint:
 #    `model.sample(n, temperature=T)`.*
+#
+# <!-- constant: 0.5 0.7 1.0 (temperatures for the exercise) -->
 # 3. Train the same Glow without the learning-rate decay and compare the test BPD, mean and
 #    median. *Hint: a profile copy with `dataclasses.replace(profile.train_small,
 #    decay_fraction=0.0)`; `benchmarks/RESULTS.md` has the 4-minute version.*

@@ -34,8 +34,10 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from scipy.stats import spearmanr
 
 from ood_lib import data, metrics, plots, scores, zoo
+from ood_lib.findings import finding
 from ood_lib.profile import chapter_footer, chapter_header
 
 profile = chapter_header("04 · The phenomenon")
@@ -128,7 +130,7 @@ finish(fig)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("Glow(FashionMNIST) prefers MNIST, AUROC < 0.5:", glow_fashion["auroc"] < 0.5)
+finding("Glow(FashionMNIST) prefers MNIST, AUROC < 0.5", bool(glow_fashion["auroc"] < 0.5))
 
 # %% [markdown]
 # Not just the mean moved: the bulk of the MNIST histogram lies to the left of (more likely
@@ -145,14 +147,16 @@ finish(fig)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("Glow(MNIST) gives FashionMNIST the lower likelihood, AUROC > 0.5:", glow_mnist["auroc"] > 0.5)
+finding("Glow(MNIST) gives FashionMNIST the lower likelihood, AUROC > 0.5", bool(glow_mnist["auroc"] > 0.5))
 
 # %% [markdown]
 # Trained on MNIST, the model *does* find FashionMNIST unlikely. The failure is one-directional:
 # what matters is not "in" versus "out" but a property of the two data sets. Which property is
 # the subject of chapters 05-07; the paper's answer is the per-pixel variances (MNIST has the
-# smaller spread around its mean), although, as chapter 01 showed, the two sets' means differ
+# smaller spread around its mean), although, as chapter 00 showed, the two sets' means differ
 # too (0.13 vs 0.29), so both have to be looked at.
+#
+# <!-- quoted: 0.13 0.29 (chapter 00's printed pixel means) -->
 #
 # ## The 32×32×3 pair, when present
 #
@@ -193,8 +197,8 @@ finish(fig)
 # %%
 # NBVAL_CHECK_OUTPUT
 for family, row in families.items():
-    print(
-        f"{family}: MNIST-test mean BPD < FashionMNIST-test mean BPD:",
+    finding(
+        f"{family}: MNIST-test mean BPD < FashionMNIST-test mean BPD",
         bool(row["bpd"]["mnist"].mean() < row["bpd"]["fashion_mnist"].mean()),
     )
 
@@ -208,6 +212,8 @@ for family, row in families.items():
 # Feed each model images whose pixels all have the same value $v$, for every $v \in
 # \{0, \dots, 255\}$, and images of uniform noise. The paper finds constant images to be the
 # most likely inputs of all (FashionMNIST Glow: constant 0 at 0.339 BPD, random at 8.686).
+#
+# <!-- quoted: 0.339 8.686 (the paper's Figure 8) -->
 
 # %%
 shape_chw = tuple(small_sets["fashion_mnist"].shape[1:])
@@ -257,16 +263,55 @@ for row in fashion_rows:
         + f"; constant 128 less likely than uniform noise: {bool(probes['constant'][128] > probes['noise'].mean())}"
     )
 
+# How often each value v occurs among FashionMNIST's training pixels, against each curve above.
+pixel_value_frequency = np.bincount(data.load("fashion_mnist", "train")[0].ravel(), minlength=256) / (60000 * 784)
+frequency_rank_correlation = {
+    row["label"]: spearmanr(pixel_value_frequency, probe_bpd[row["label"]]["constant"]).statistic
+    for row in fashion_rows
+}
+print(f"training pixels equal to 0: {pixel_value_frequency[0]:.3f}; to 255: {pixel_value_frequency[255]:.4f}")
+for row in fashion_rows:
+    worst = int(np.argmax(probe_bpd[row["label"]]["constant"]))
+    print(
+        f"{row['label']:8s} least likely constant v = {worst} ({probe_bpd[row['label']]['constant'][worst]:.3f} BPD); "
+        f"Spearman rank correlation of BPD(constant v) with v's frequency among training pixels: "
+        f"{frequency_rank_correlation[row['label']]:.2f}"
+    )
+
 # %%
 # NBVAL_CHECK_OUTPUT
 for row in fashion_rows:
     probes = probe_bpd[row["label"]]
     most_likely_test_image = min(values.min() for values in row["bpd"].values())
-    print(
-        f"{row['label']}: the best constant image beats every test image: "
-        f"{bool(probes['constant'].min() < most_likely_test_image)}; uniform noise is less likely than the "
-        f"average FashionMNIST test image: {bool(probes['noise'].mean() > row['bpd']['fashion_mnist'].mean())}"
+    test_mean = row["bpd"]["fashion_mnist"].mean()
+    finding(
+        f"{row['label']}: the best constant image beats every test image",
+        bool(probes["constant"].min() < most_likely_test_image),
     )
+    finding(f"{row['label']}: the best constant is black (v = 0)", int(np.argmin(probes["constant"])), 0)
+    finding(
+        f"{row['label']}: uniform noise is less likely than the average FashionMNIST test image",
+        bool(probes["noise"].mean() > test_mean),
+    )
+    finding(
+        f"{row['label']}: constants more likely than the average test image",
+        int((probes["constant"] < test_mean).sum()),
+        256 if row["label"] == "Glow" else 1,
+    )
+glow_probes = probe_bpd["Glow"]["constant"]
+finding(
+    "Glow: constant 128 is less than 0.25 BPD more likely than the average test image",
+    bool(0 < glow_fashion["bpd"]["fashion_mnist"].mean() - glow_probes[128] < 0.25),
+)
+for label in ("PixelCNN", "VAE"):
+    finding(
+        f"{label}: the more often v occurs among training pixels, the more likely constant v (rank correlation < -0.5)",
+        bool(frequency_rank_correlation[label] < -0.5),
+    )
+finding(
+    "VAE: constant 128 is less likely than uniform noise",
+    bool(probe_bpd["VAE"]["constant"][128] > probe_bpd["VAE"]["noise"].mean()),
+)
 
 # %% [markdown]
 # ## Summary table
@@ -348,13 +393,21 @@ plots.show(fig)
 #   statistics, not on "being OOD".
 # - The best constant image, black (v = 0, FashionMNIST's background), beats every real test
 #   image under all three models, and uniform noise is less likely than a typical test image
-#   (the checks above). Beyond that the families disagree (the printed counts): under the Glow
-#   every one of the 256 constant images is more likely than the average test image, mid-grey
-#   included, like the paper's CIFAR-10 Glow (constant 128 at 0.589 BPD); under the PixelCNN
-#   and the VAE only black is, mid-grey is far less likely than a typical test image, and the
-#   VAE rates it below uniform noise. "Constant images are likely" is a property of the flow
-#   here, not a rule for every density model; for the other two, closeness to the data's most
-#   common pixel value decides. Chapters 06-07 make the flow's case precise.
+#   (the checks above). Our Glow gives constant 0 0.296 BPD, the paper's 0.339; uniform noise
+#   8.998 BPD, the paper's 8.686.
+# - Beyond that the families disagree (the printed counts). Under the Glow every one of the 256
+#   constant images is more likely than the average test image, but mid-grey only barely
+#   (constant 128: 3.140 against a test mean of 3.353); the paper's CIFAR-10 Glow, by
+#   contrast, gives constant 128 0.589 BPD, far below its test mean. Under the PixelCNN and the
+#   VAE only black beats the test mean, mid-grey is far less likely than a typical test image
+#   (6.966 and 8.212), and the VAE rates it below uniform noise.
+# - For the PixelCNN and the VAE, what orders the constants is how often the value $v$ occurs
+#   among the training pixels (the rank correlations printed above): black is half of all
+#   training pixels, and the least likely constants are the rare dark greys just above 0, not
+#   the values farthest from 0. "Constant images are likely" is a property of the flow here,
+#   not a rule for every density model. Chapters 06-07 make the flow's case precise.
+#
+# <!-- quoted: 0.589 0.339 8.686 (the paper's Figure 8 and Section 6) -->
 
 # %% [markdown]
 # ## Exercises

@@ -41,6 +41,7 @@ import torch
 from ood_lib import data, plots, scores, stats, zoo
 from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
 from ood_lib.cv_glow_closed_form import diagonal_curvature
+from ood_lib.findings import finding
 from ood_lib.profile import chapter_footer, chapter_header
 
 profile = chapter_header("07 · The data side: variance statistics, sits inside, graying")
@@ -125,9 +126,18 @@ for split, (low, high) in bootstrap.items():
         paper = PAPER_VARIANCE_SUMS["cifar10"][channel]
         print(
             f"CIFAR-10 subset {split:5s} {colour}: {variance_sums['cifar10_subset', split][channel]:.1f}, "
-            f"95% interval [{low[channel]:.1f}, {high[channel]:.1f}]; paper's full CIFAR-10 {paper}: "
-            f"inside {bool(low[channel] <= paper <= high[channel])}"
+            f"95% interval [{low[channel]:.1f}, {high[channel]:.1f}]; paper's full CIFAR-10 {paper}"
         )
+finding(
+    "the paper's full-CIFAR-10 sums lie inside the subset's 95% intervals, all 3 channels of both splits",
+    bool(
+        all(
+            low[channel] <= PAPER_VARIANCE_SUMS["cifar10"][channel] <= high[channel]
+            for low, high in bootstrap.values()
+            for channel in range(3)
+        )
+    ),
+)
 if "cifar10" in statistic_sets:
     print("full CIFAR-10 train:", ", ".join(f"{value:.1f}" for value in variance_sums["cifar10", "train"]))
 else:
@@ -279,8 +289,18 @@ final = {key: values[-1] for key, values in glow_subset.history["eval"].items()}
 print(
     "last evaluation: "
     + ", ".join(f"{key} {value:.3f}" for key, value in final.items())
-    + f" BPD; test minus train {final['test'] - final['train']:+.3f}"
+    + f" BPD; test minus train {final['test'] - final['train']:+.3f} (paper, full CIFAR-10: 3.464 - 3.386 = 0.078)"
 )
+
+# %%
+# NBVAL_CHECK_OUTPUT
+evaluations = glow_subset.history["eval"]
+finding("test minus train BPD at the last evaluation is below 0.15", bool(final["test"] - final["train"] < 0.15))
+finding(
+    "train and test BPD both still fell at the last evaluation",
+    bool(all(evaluations[key][-1] < evaluations[key][-2] for key in ("train", "test"))),
+)
+finding("our test BPD is above the paper's 3.464", bool(final["test"] > 3.464))
 
 # %% [markdown]
 # The printed train-test gap stays small, about the paper's own gap on the full data
@@ -323,8 +343,8 @@ plots.show(fig)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("graying lowers the mean BPD of the test images:", bool(gray_bpd.mean() < colour_bpd.mean()))
-print("graying lowers the BPD of more than 90% of the images:", bool(np.mean(gray_bpd < colour_bpd) > 0.9))
+finding("graying lowers the mean BPD of the test images", bool(gray_bpd.mean() < colour_bpd.mean()))
+finding("graying lowers the BPD of more than 90% of the images", bool(np.mean(gray_bpd < colour_bpd) > 0.9))
 
 # %% [markdown]
 # Graying lowers the BPD of almost every test image, by about a bit per dimension on average
@@ -377,10 +397,15 @@ print(
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(
-    "every constant image is more likely than the test images on average:",
+finding(
+    "every constant image is more likely than the test images on average",
     bool((constant_bpd < colour_bpd.mean()).all()),
 )
+finding(
+    "our constant 128 is less likely than the paper's 0.589 BPD", bool(constant_bpd[constant_values == 128][0] > 0.589)
+)
+finding("uniform noise: median BPD above the paper's 15.773", bool(np.median(noise_bpd) > 15.773))
+finding("uniform noise: mean BPD over five times the median", bool(noise_bpd.mean() > 5 * np.median(noise_bpd)))
 
 # %% [markdown]
 # Every constant image is more likely than the average test image (printed count), as in the
@@ -437,9 +462,18 @@ print(
     f"{overtakes}" if len(overtakes) else "none of the t tried",
 )
 for name, values in shrunk_bpd.items():
-    print(
-        f"{TITLES[name]}: highest BPD at t = {shrink_factors[np.argmax(values)]:.3g}; "
-        f"the unshrunk set (t = 1) is more likely than its mean image (t = 0): {values[-1] < values[0]}"
+    print(f"{TITLES[name]}: highest BPD at t = {shrink_factors[np.argmax(values)]:.3g}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+finding("shrunk FashionMNIST beats the unshrunk MNIST at none of the t tried", len(overtakes), 0)
+for name, values in shrunk_bpd.items():
+    finding(f"{TITLES[name]}: the highest BPD lies strictly between t = 0 and t = 1", bool(0 < np.argmax(values) < 8))
+    finding(f"{TITLES[name]}: the unshrunk set (t = 1) is the most likely of all t", int(np.argmin(values)), 8)
+    finding(
+        f"{TITLES[name]}: the largest change is the last step (t = 0.875 to 1)",
+        int(np.argmax(np.abs(np.diff(values)))),
+        7,
     )
 
 # %% [markdown]

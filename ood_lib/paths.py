@@ -35,6 +35,15 @@ def model_dir() -> Path:
     return _from_env("OOD_MODEL_DIR", REPO_ROOT / "data" / "models")
 
 
+def describe(path: Path, variable: str) -> str:
+    """``path`` as a reader may see it printed: relative to the project when it lies in or beside it
+    (``data``, ``../shared/data``), else by the environment variable that set it (``$OOD_DATA_DIR``)."""
+    relative = Path(os.path.relpath(path, REPO_ROOT))
+    if relative.parts[:2] != ("..", ".."):
+        return str(relative)
+    return f"${variable}"
+
+
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(partial_path)``, then rename the result to ``path``: readers never see half a file.
 

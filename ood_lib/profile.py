@@ -343,7 +343,7 @@ def chapter_header(title: str) -> Profile:
     """Print what this chapter runs with (profile, device, torch, data), fix seeds, start its clock."""
     from . import data
     from .device import get_device
-    from .paths import data_dir
+    from .paths import data_dir, describe
     from .plots import use_png_figures
 
     global _chapter_start
@@ -359,7 +359,7 @@ def chapter_header(title: str) -> Profile:
     print(f"Profile: {profile.name} ({profile.description})")
     print(f"Device: {device.type} ({device_name})")
     print(f"Python {platform.python_version()}, torch {torch.__version__}")
-    print(f"Data directory: {data_dir()}")
+    print(f"Data directory: {describe(data_dir(), 'OOD_DATA_DIR')}")
     for name, spec in data.SPECS.items():
         state = "present" if data.is_available(name) else "absent (run `make data` to download)"
         print(f"  {spec.title:22s} {state}")

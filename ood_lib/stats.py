@@ -10,6 +10,7 @@ of the paper's Figure 5 and Eq. 6 (there scaled by 1/256).
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import spearmanr
 
 
 def pixel_mean_std(x_uint8: np.ndarray, scale: float = 255.0, chunk: int = 10000) -> tuple[float, float]:
@@ -67,3 +68,14 @@ def bootstrap_variance_sums(
     tail = 100.0 * (1.0 - level) / 2.0
     low, high = np.percentile(sums, [tail, 100.0 - tail], axis=0)
     return low, high
+
+
+def map_rank_correlation(map_a: np.ndarray, map_b: np.ndarray) -> float:
+    """Spearman's rank correlation between two maps of the same shape, over all their entries.
+
+    Both maps are flattened first, so every pixel (and channel) is one paired observation:
+    rho = corr(rank(a_1..a_D), rank(b_1..b_D)), ties given their average rank.
+    """
+    if map_a.shape != map_b.shape:
+        raise ValueError(f"maps of different shapes {map_a.shape} and {map_b.shape}: correlate maps of one image shape")
+    return float(spearmanr(np.ravel(map_a), np.ravel(map_b)).statistic)

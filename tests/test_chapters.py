@@ -1,7 +1,10 @@
-"""Every chapter is a jupytext pair whose executed notebook matches its source, cell for cell."""
+"""Every chapter is a jupytext pair whose executed notebook matches its source, cell for cell, and states only
+what its outputs show."""
 
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
 
 import jupytext
@@ -36,3 +39,29 @@ def test_notebook_is_executed_with_profile_and_run_time(source: Path) -> None:
         for output in cell.get("outputs", [])
     )
     assert "Profile: " in printed and "Chapter run time: " in printed, f"{source.stem} has no executed outputs"
+
+
+# --- What the committed notebooks may not carry (the fresh quick re-execution is book/test_quick_book.py).
+
+sys.path.insert(0, str(CHAPTER_DIR.parent / "scripts"))
+
+import book_checks  # noqa: E402
+
+NOTEBOOKS = [source.with_suffix(".ipynb") for source in SOURCES]
+ABSOLUTE_PATH = re.compile(r"(?:^|[\s(='\"])(/[\w.-]+){2,}")
+
+
+@pytest.mark.parametrize("notebook_path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_committed_notebook_states_only_what_it_shows(notebook_path: Path) -> None:
+    notebook = book_checks.read_notebook(notebook_path)
+    assert book_checks.contradicted_findings(notebook) == [], "a committed finding is contradicted"
+    assert book_checks.findings_outside_checked_cells(notebook) == [], "findings belong in # NBVAL_CHECK_OUTPUT cells"
+    assert book_checks.unlabelled_booleans(notebook) == [], "print checked booleans with finding()/sanity_check()"
+    assert book_checks.unprinted_numbers(notebook) == [], "prose numbers no output prints (or mark them quoted)"
+
+
+@pytest.mark.parametrize("notebook_path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_committed_notebook_prints_no_machine_paths(notebook_path: Path) -> None:
+    notebook = book_checks.read_notebook(notebook_path)
+    printed = "\n".join(book_checks.cell_text(cell) for cell in notebook.cells if cell.cell_type == "code")
+    assert [match.group(0).strip() for match in ABSOLUTE_PATH.finditer(printed)] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ood_lib import stats
 
@@ -31,3 +32,25 @@ def test_bootstrap_interval_excludes_a_wrong_value() -> None:
     x_uint8 = np.random.default_rng(3).integers(100, 156, size=(1000, 2, 2, 1), dtype=np.uint8)
     low, high = stats.bootstrap_variance_sums(x_uint8, n_resamples=200)
     assert not (low[0] < 1.1 * stats.variance_sums(x_uint8)[0] < high[0])
+
+
+def test_map_rank_correlation_of_two_maps_has_the_known_answer() -> None:
+    rng = np.random.default_rng(0)
+    first = rng.random((28, 28))
+    assert stats.map_rank_correlation(first, np.exp(3 * first)) == pytest.approx(1.0)  # monotone: same ranks
+    assert stats.map_rank_correlation(first, -first) == pytest.approx(-1.0)
+    assert abs(stats.map_rank_correlation(first, rng.random((28, 28)))) < 0.1  # independent maps
+
+
+def test_map_rank_correlation_depends_on_the_second_map() -> None:
+    """The bug this guards against: ranking within rows and correlating rows of one map ignores the other."""
+    rng = np.random.default_rng(1)
+    first, second = rng.random((28, 28)), rng.random((28, 28))
+    changed = second.copy()
+    changed[:14] = first[:14]  # the top half now agrees with the first map
+    assert stats.map_rank_correlation(first, changed) > stats.map_rank_correlation(first, second) + 0.3
+
+
+def test_map_rank_correlation_refuses_maps_of_different_shapes() -> None:
+    with pytest.raises(ValueError, match="different shapes"):
+        stats.map_rank_correlation(np.zeros((28, 28)), np.zeros(784))

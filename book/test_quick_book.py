@@ -1,0 +1,76 @@
+"""The published book re-executed: each chapter in `quick` with the committed checkpoints.
+
+For every ``chapters/NN_*.ipynb`` this executes the committed cells afresh (profile
+``$OOD_BOOK_PROFILE``, default ``quick``; ``OOD_TRAIN=never``, so a missing or stale
+checkpoint fails at once instead of training), writes the result to
+``build/executed/`` and fails if
+
+- a cell raises, a contradicted finding included (``ood_lib.findings``);
+- a checked cell (``# NBVAL_CHECK_OUTPUT``) prints anything other than the committed notebook;
+- the prose states a decimal figure the fresh outputs do not print (``scripts/book_checks.py``).
+
+Run with ``make book-check`` (part of ``make test``); ``CHAPTERS="04 08"`` limits it to some chapters.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+
+import book_checks  # noqa: E402
+
+EXECUTED_DIR = REPO_ROOT / "build" / "executed"
+CELL_TIMEOUT_S = 1800
+NOTEBOOKS = [
+    path
+    for path in sorted(book_checks.CHAPTER_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if not os.environ.get("CHAPTERS") or any(path.stem.startswith(p) for p in os.environ["CHAPTERS"].split())
+]
+
+
+def execute_fresh(committed: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The committed notebook's cells executed from scratch in the chapters directory."""
+    notebook = copy.deepcopy(committed)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(book_checks.CHAPTER_DIR)}},
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError as error:
+        pytest.fail(f"a cell failed (partial notebook not written):\n{error}", pytrace=False)
+    return notebook
+
+
+@pytest.mark.parametrize("notebook_path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_chapter_reproduces(notebook_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OOD_PROFILE", os.environ.get("OOD_BOOK_PROFILE", "quick"))
+    monkeypatch.setenv("OOD_TRAIN", "never")  # the kernel inherits this environment
+    committed = book_checks.read_notebook(notebook_path)
+    start = time.perf_counter()
+    executed = execute_fresh(committed)
+    seconds = time.perf_counter() - start
+    EXECUTED_DIR.mkdir(parents=True, exist_ok=True)
+    nbformat.write(executed, EXECUTED_DIR / notebook_path.name)
+    problems = book_checks.compare_checked(committed, executed) + [
+        f"prose number not printed by the fresh outputs: {problem}"
+        for problem in book_checks.unprinted_numbers(executed)
+    ]
+    print(f"{notebook_path.stem}: executed in {seconds:.0f} s")
+    assert not problems, f"{notebook_path.name} ({seconds:.0f} s):\n" + "\n\n".join(problems)
