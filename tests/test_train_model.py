@@ -19,7 +19,7 @@ def test_command_trains_then_loads_from_the_cache(
     monkeypatch.setitem(profiles.PROFILES, "tiny", tiny_profile())
     assert main(["glow", "fashion_mnist", "--profile", "tiny", "--seed", "1"]) == 0
     first = capsys.readouterr().out
-    assert "trained now (glow_fashion_mnist_seed1.pt)" in first and "last evaluation (BPD): train" in first
+    assert "trained now (glow_fashion_mnist_seed1.safetensors)" in first and "last evaluation (BPD): train" in first
     assert main(["glow", "fashion_mnist", "--profile", "tiny", "--seed", "1"]) == 0
     assert "loaded from the model cache" in capsys.readouterr().out
     assert len(training_runs) == 1
