@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -171,6 +172,28 @@ def model_path(model_name: str, train_set: str, profile: Profile, variant: Varia
     In ``model_write_dir()``; ``get`` also reads the same file name under ``model_dir()``.
     """
     return model_write_dir() / profile.name / f"{model_name}_{train_set}{variant.suffix()}.safetensors"
+
+
+# What follows ``<model>_<train set>`` in a file name: Variant.suffix() in reverse.
+_VARIANT_SUFFIX = re.compile(
+    r"(?:_seed(?P<seed>\d+))?(?:_perturbed(?P<rate>[0-9.e-]+))?(?:_oe-(?P<outliers>[a-z0-9_]+?))?(?P<bf16>_bf16)?"
+)
+
+
+def identify(file_name: str) -> tuple[str, str, Variant]:
+    """Model name, training set and variant of a zoo file name (the inverse of :func:`model_path`)."""
+    stem = file_name.removesuffix(".safetensors")
+    for model_name in sorted(MODEL_BUILDERS, key=len, reverse=True):
+        for train_set in sorted(data.SPECS, key=len, reverse=True):
+            match = _VARIANT_SUFFIX.fullmatch(stem.removeprefix(f"{model_name}_{train_set}"))
+            if not stem.startswith(f"{model_name}_{train_set}") or match is None:
+                continue
+            variant = Variant(
+                int(match["seed"] or 0), float(match["rate"] or 0), match["outliers"], bool(match["bf16"])
+            )
+            if f"{model_name}_{train_set}{variant.suffix()}" == stem and variant.outliers_from in (None, *data.SPECS):
+                return model_name, train_set, variant
+    raise ValueError(f"{file_name} is not the name of a zoo model file (<model>_<train set>[variant].safetensors).")
 
 
 def _ood_partner_on_disk(train_set: str) -> str | None:
