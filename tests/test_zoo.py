@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,20 +52,27 @@ def tiny_profile(**train_changes) -> Profile:
     )
 
 
-@pytest.fixture
-def fake_datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], np.ndarray]:
-    """Small 28x28x1 stand-ins for FashionMNIST and MNIST, served by ``data.load``; models go to tmp_path."""
-    monkeypatch.setenv("OOD_MODEL_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("OOD_DEVICE", "cpu")
+def serve_fake_datasets(setattr_: Callable[[object, str, object], None]) -> dict[tuple[str, str], np.ndarray]:
+    """Small 28x28x1 stand-ins for FashionMNIST and MNIST, served by ``data.load`` (set with ``setattr_``)."""
     rng = np.random.default_rng(0)
     datasets = {
         ("fashion_mnist", "train"): rng.integers(0, 256, (96, 28, 28, 1), dtype=np.uint8),
         ("fashion_mnist", "test"): rng.integers(0, 256, (40, 28, 28, 1), dtype=np.uint8),
         ("mnist", "test"): (rng.random((40, 28, 28, 1)) < 0.2).astype(np.uint8) * 255,
     }
-    monkeypatch.setattr(data, "load", lambda name, split: (datasets[name, split], np.zeros(96, dtype=np.int64)))
-    monkeypatch.setattr(data, "is_available", lambda name: any(name == stored for stored, _ in datasets))
+    setattr_(data, "load", lambda name, split: (datasets[name, split], np.zeros(96, dtype=np.int64)))
+    setattr_(data, "is_available", lambda name: any(name == stored for stored, _ in datasets))
     return datasets
+
+
+@pytest.fixture
+def fake_datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], np.ndarray]:
+    """The stand-ins of :func:`serve_fake_datasets`; models go to tmp_path."""
+    monkeypatch.setenv("OOD_MODEL_DIR", str(tmp_path / "models"))
+    monkeypatch.delenv("OOD_MODEL_WRITE_DIR", raising=False)
+    monkeypatch.delenv("OOD_TRAIN", raising=False)
+    monkeypatch.setenv("OOD_DEVICE", "cpu")
+    return serve_fake_datasets(monkeypatch.setattr)
 
 
 @pytest.fixture
