@@ -315,9 +315,13 @@ def _look_up(target: Wanted, device: torch.device) -> tuple[TrainedModel | None,
     stale = []
     for directory in model_search_dirs():
         path = directory / target.profile.name / target.path.name
+        legacy = path.with_suffix(".pt")
+        if not path.exists() and legacy.exists():
+            raise ModelFileError(
+                f"{legacy} is a model file of the old pickle format, which is no longer read (it could run code). "
+                f"If you trust it, convert it: `python -m ood_lib.model_files convert {legacy}`; else delete it."
+            )
         if not path.exists():
-            if path.with_suffix(".pt").exists():
-                load_model(path.with_suffix(".pt"))  # raises ModelFileError: a pickle, with how to convert it
             continue
         if read_record(path, MODEL_FORMAT).get("config") != target.config:
             stale.append(path)
