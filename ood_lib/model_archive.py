@@ -37,10 +37,11 @@ from pathlib import Path
 
 import torch
 
-from . import zoo
+from . import data, zoo
 from .model_files import ModelFileError, load_model
 from .paths import model_search_dirs, model_write_dir, write_atomically
 from .profile import PROFILES, Profile, get_profile
+from .run_config import config_differences
 
 ARCHIVE_FORMAT = "ood-textbook model archive 1"
 MANIFEST = "manifest.json"
@@ -51,6 +52,28 @@ _CHUNK = 2**20
 
 class ArchiveError(RuntimeError):
     """A model archive cannot be written, or is refused on receipt (nothing of it was placed)."""
+
+
+# What follows ``<model>_<train set>`` in a file name: Variant.suffix() in reverse.
+_VARIANT_SUFFIX = re.compile(
+    r"(?:_seed(?P<seed>\d+))?(?:_perturbed(?P<rate>[0-9.e-]+))?(?:_oe-(?P<outliers>[a-z0-9_]+?))?(?P<bf16>_bf16)?"
+)
+
+
+def identify(file_name: str) -> tuple[str, str, zoo.Variant]:
+    """Model name, training set and variant of a zoo file name (the inverse of ``zoo.model_path``)."""
+    stem = file_name.removesuffix(".safetensors")
+    for model_name in sorted(zoo.MODEL_BUILDERS, key=len, reverse=True):
+        for train_set in sorted(data.SPECS, key=len, reverse=True):
+            match = _VARIANT_SUFFIX.fullmatch(stem.removeprefix(f"{model_name}_{train_set}"))
+            if not stem.startswith(f"{model_name}_{train_set}") or match is None:
+                continue
+            variant = zoo.Variant(
+                int(match["seed"] or 0), float(match["rate"] or 0), match["outliers"], bool(match["bf16"])
+            )
+            if f"{model_name}_{train_set}{variant.suffix()}" == stem and variant.outliers_from in (None, *data.SPECS):
+                return model_name, train_set, variant
+    raise ValueError(f"{file_name} is not the name of a zoo model file (<model>_<train set>[variant].safetensors).")
 
 
 def _sha256(path: Path) -> str:
@@ -67,7 +90,7 @@ def _checked_model(weights: Path, target: zoo.Wanted, source: str) -> dict:
         stored = load_model(weights)
     except ModelFileError as error:
         raise ArchiveError(f"{source}: {error}") from error
-    differences = zoo.config_differences(stored.config, target.config)
+    differences = config_differences(stored.config, target.config)
     if differences:
         raise ArchiveError(
             f"{source}: the zoo here would retrain {weights.name} rather than use it, its config differs from the "
@@ -111,7 +134,7 @@ def _plain_member(info: tarfile.TarInfo) -> tarfile.TarInfo:
 def _pack_entry(weights: Path, profile: Profile, readable_dir: Path) -> tuple[dict, list[Path]]:
     """The manifest entry of one model file and the two files it ships (the weights and a readable JSON)."""
     try:
-        model_name, train_set, variant = zoo.identify(weights.name)
+        model_name, train_set, variant = identify(weights.name)
         target = zoo.wanted(model_name, train_set, profile, variant)
     except ValueError as error:
         raise ArchiveError(f"{weights}: {error} Move it out of the model directory to pack the others.") from error

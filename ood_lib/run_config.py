@@ -54,6 +54,18 @@ def run_config(
     return json.loads(json.dumps(description))
 
 
+def config_differences(stored: object, wanted_config: object, prefix: str = "") -> list[str]:
+    """Where two configs differ, e.g. ``["train.lr: stored 0.003, wanted 0.002"]``."""
+    if isinstance(stored, dict) and isinstance(wanted_config, dict):
+        keys = list(dict.fromkeys([*stored, *wanted_config]))
+        return [
+            difference
+            for key in keys
+            for difference in config_differences(stored.get(key), wanted_config.get(key), f"{prefix}{key}.")
+        ]
+    return [] if stored == wanted_config else [f"{prefix[:-1]}: stored {stored!r}, wanted {wanted_config!r}"]
+
+
 def read_run_config(checkpoint_path: Path) -> dict | None:
     """The ``run_config`` stored in a checkpoint (read as data only), or None if there is no checkpoint."""
     if not Path(checkpoint_path).exists():

@@ -22,19 +22,14 @@ data, the test split and, when it is on disk, the test split of the OOD partner
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
-import re
-import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from filelock import FileLock, Timeout
 from torch import nn
 
 from . import data
@@ -43,11 +38,12 @@ from .distributed import distributed_rank_and_size
 from .flows import Glow
 from .model_files import MODEL_FORMAT, ModelFileError, StoredModel, load_model, provenance_now, read_record, save_model
 from .outlier_exposure import OutlierExposure
-from .paths import model_search_dirs, model_write_dir, write_atomically
+from .paths import model_search_dirs, model_write_dir
 from .pixelcnn import PixelCNN
 from .profile import Profile, TrainConfig, get_profile
-from .run_config import read_run_config, run_config
+from .run_config import config_differences, read_run_config, run_config
 from .train import train
+from .training_lock import ModelDirNotWritableError, one_trainer  # noqa: F401 (raised by get)
 from .vae import VAE
 
 # Each data set's out-of-distribution partner in the paper.
@@ -114,10 +110,6 @@ class ModelNotTrainedError(RuntimeError):
     """``OOD_TRAIN=never`` and the wanted model's file is missing or stale for its configuration."""
 
 
-class ModelDirNotWritableError(RuntimeError):
-    """A model has to be trained, but the directory it would be trained into cannot be written."""
-
-
 class TrainingDataUnavailableError(RuntimeError):
     """The data set a model should be trained on cannot be loaded."""
 
@@ -172,28 +164,6 @@ def model_path(model_name: str, train_set: str, profile: Profile, variant: Varia
     In ``model_write_dir()``; ``get`` also reads the same file name under ``model_dir()``.
     """
     return model_write_dir() / profile.name / f"{model_name}_{train_set}{variant.suffix()}.safetensors"
-
-
-# What follows ``<model>_<train set>`` in a file name: Variant.suffix() in reverse.
-_VARIANT_SUFFIX = re.compile(
-    r"(?:_seed(?P<seed>\d+))?(?:_perturbed(?P<rate>[0-9.e-]+))?(?:_oe-(?P<outliers>[a-z0-9_]+?))?(?P<bf16>_bf16)?"
-)
-
-
-def identify(file_name: str) -> tuple[str, str, Variant]:
-    """Model name, training set and variant of a zoo file name (the inverse of :func:`model_path`)."""
-    stem = file_name.removesuffix(".safetensors")
-    for model_name in sorted(MODEL_BUILDERS, key=len, reverse=True):
-        for train_set in sorted(data.SPECS, key=len, reverse=True):
-            match = _VARIANT_SUFFIX.fullmatch(stem.removeprefix(f"{model_name}_{train_set}"))
-            if not stem.startswith(f"{model_name}_{train_set}") or match is None:
-                continue
-            variant = Variant(
-                int(match["seed"] or 0), float(match["rate"] or 0), match["outliers"], bool(match["bf16"])
-            )
-            if f"{model_name}_{train_set}{variant.suffix()}" == stem and variant.outliers_from in (None, *data.SPECS):
-                return model_name, train_set, variant
-    raise ValueError(f"{file_name} is not the name of a zoo model file (<model>_<train set>[variant].safetensors).")
 
 
 def _ood_partner_on_disk(train_set: str) -> str | None:
@@ -284,18 +254,6 @@ def wanted(model_name: str, train_set: str, profile: Profile | None = None, vari
     return Wanted(model_name, train_set, profile, variant, model, config, train_config)
 
 
-def config_differences(stored: object, wanted_config: object, prefix: str = "") -> list[str]:
-    """Where two configs differ, e.g. ``["train.lr: stored 0.003, wanted 0.002"]``."""
-    if isinstance(stored, dict) and isinstance(wanted_config, dict):
-        keys = list(dict.fromkeys([*stored, *wanted_config]))
-        return [
-            difference
-            for key in keys
-            for difference in config_differences(stored.get(key), wanted_config.get(key), f"{prefix}{key}.")
-        ]
-    return [] if stored == wanted_config else [f"{prefix[:-1]}: stored {stored!r}, wanted {wanted_config!r}"]
-
-
 def train_command(target: Wanted) -> str:
     """The shell command that trains ``target`` into the zoo (``ood_lib.train_model``)."""
     parts = ["python -m ood_lib.train_model", target.model_name, target.train_set, "--profile", target.profile.name]
@@ -355,60 +313,6 @@ def _not_trained(target: Wanted, stale: list[Path]) -> ModelNotTrainedError:
     )
 
 
-def _trainer_description(owner_path: Path) -> str:
-    try:
-        owner = json.loads(owner_path.read_text())
-        return f"process {owner['pid']} on {owner['host']} (since {owner['since']})"
-    except (OSError, ValueError, KeyError):
-        return "another process"
-
-
-def _acquire_training_lock(path: Path) -> FileLock:
-    """Hold ``path``'s lock file, waiting (with a message saying for whom) while another process trains it."""
-    lock = FileLock(path.with_suffix(".lock"))
-    owner_path = path.with_suffix(".trainer.json")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            print(
-                f"Waiting for {_trainer_description(owner_path)}, which is training {path.name} "
-                f"(lock file {lock.lock_file}); then it is loaded.",
-                flush=True,
-            )
-            lock.acquire()
-        owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
-        write_atomically(owner_path, lambda target: target.write_text(json.dumps(owner)))
-    except OSError as error:
-        lock.release()
-        raise ModelDirNotWritableError(
-            f"{path.name} has to be trained, but {path.parent} cannot be written ({error}). Set OOD_MODEL_WRITE_DIR "
-            f"to a writable directory and call again: it will be trained into $OOD_MODEL_WRITE_DIR/{path.parent.name}/"
-            f"{path.name} (and models present in OOD_MODEL_DIR are still read from there). Or receive it from a "
-            "model archive: `python -m ood_lib.model_archive unpack ARCHIVE`."
-        ) from error
-    return lock
-
-
-@contextlib.contextmanager
-def _one_trainer(path: Path) -> Iterator[None]:
-    """Make this process the only one that trains ``path`` (under torchrun: rank 0 takes the lock for all ranks).
-
-    The lock is an OS lock (``filelock``): a killed holder releases it, so a stale lock blocks nobody.
-    """
-    rank, world_size = distributed_rank_and_size()
-    lock = _acquire_training_lock(path) if rank == 0 else None
-    if world_size > 1:
-        torch.distributed.barrier()  # every rank looks up the model again only while rank 0 holds the lock
-    try:
-        yield
-    finally:
-        if lock is not None:
-            path.with_suffix(".trainer.json").unlink(missing_ok=True)
-            lock.release()
-
-
 def get(
     model_name: str,
     train_set: str,
@@ -440,7 +344,7 @@ def get(
         return found
     if _train_mode() == "never":
         raise _not_trained(target, stale)
-    with _one_trainer(target.path):
+    with one_trainer(target.path):
         found, _ = _look_up(target, device)  # trained by the process this one waited for
         return found or _train_and_save(target, device, progress)
 

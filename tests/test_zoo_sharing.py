@@ -16,7 +16,7 @@ import torch
 import torch.multiprocessing as mp
 from test_zoo import fake_datasets, serve_fake_datasets, tiny_profile, training_runs  # noqa: F401 (fixtures)
 
-from ood_lib import model_files, zoo
+from ood_lib import model_files, training_lock, zoo
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
@@ -144,7 +144,7 @@ def test_two_processes_asking_for_one_missing_model_train_it_once(tmp_path: Path
 
 
 def _hold_the_lock(path: str, ready: threading.Event) -> None:
-    lock = zoo._acquire_training_lock(Path(path))
+    lock = training_lock.acquire_training_lock(Path(path))
     ready.set()
     time.sleep(600)
     lock.release()
@@ -161,7 +161,7 @@ def test_the_lock_of_a_killed_trainer_blocks_nobody(
     holder = context.Process(target=_hold_the_lock, args=(str(path), ready))
     holder.start()
     assert ready.wait(timeout=120)
-    killer = threading.Timer(2.0, holder.kill)  # SIGKILL: no cleanup runs in the holder
+    killer = threading.Timer(5.0, holder.kill)  # SIGKILL: no cleanup runs in the holder
     killer.start()
     started = time.perf_counter()
     trained = zoo.get("glow", "fashion_mnist", tiny_profile(), progress=False)
