@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TORCH_CONSTRAINT ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,-c constraints-cpu.txt)
 CHAPTERS ?=
 
-.PHONY: install chapters test test-fast lint format unit-test notebook-test book-check data lab clean-models train book book-test
+.PHONY: install chapters test test-fast lint format unit-test notebook-test book-check data lab clean-models train pack-models unpack-models book book-test
 
 install: $(STAMP)
 
@@ -23,9 +23,18 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 chapters: $(STAMP)
 	$(PY) scripts/execute_chapters.py $(CHAPTERS)
 
-# make train MODEL=glow DATA=cifar10 [PROFILE=full] [SEED=0]: one zoo model, as the chapters would train it.
+# make train MODEL=glow DATA=cifar10 [PROFILE=full] [SEED=0]: one zoo model, as the chapters would train it
+# (other variants: python -m ood_lib.train_model --help).
 train: $(STAMP)
 	$(PY) -m ood_lib.train_model $(MODEL) $(DATA) $(if $(PROFILE),--profile $(PROFILE)) --seed $(or $(SEED),0)
+
+# make pack-models [PROFILE=quick] [ARCHIVE=models-quick.tar]: the profile's trained models in one archive to hand out.
+pack-models: $(STAMP)
+	$(PY) -m ood_lib.model_archive pack --profile $(or $(PROFILE),quick) -o $(or $(ARCHIVE),models-$(or $(PROFILE),quick).tar)
+
+# make unpack-models ARCHIVE=models-quick.tar: verify an archive, then place its models in the zoo.
+unpack-models: $(STAMP)
+	$(PY) -m ood_lib.model_archive unpack $(ARCHIVE)
 
 # The published book: lint, unit tests, every chapter re-executed in quick with the committed checkpoints
 # and compared with its committed notebook (findings, checked cells, prose numbers), the website in a browser.

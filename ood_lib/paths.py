@@ -3,7 +3,11 @@
 - ``$OOD_DATA_DIR`` (default ``<repo>/data``): official files under ``raw/<name>/``,
   optionally ready ``<name>.npz`` arrays. May be read-only.
 - ``$OOD_CACHE_DIR`` (default ``<repo>/data/cache``): parsed ``<name>.npz`` arrays.
-- ``$OOD_MODEL_DIR`` (default ``<repo>/data/models``): trained models, per profile.
+- ``$OOD_MODEL_DIR`` (default ``<repo>/data/models``): trained models, per profile. May be
+  read-only (a class's shared models): then ``$OOD_MODEL_WRITE_DIR`` is where missing models
+  are trained.
+- ``$OOD_MODEL_WRITE_DIR`` (default: ``$OOD_MODEL_DIR``): where the zoo trains and writes
+  models; searched before ``$OOD_MODEL_DIR`` when reading.
 """
 
 from __future__ import annotations
@@ -31,8 +35,18 @@ def cache_dir() -> Path:
 
 
 def model_dir() -> Path:
-    """Writable directory for trained models and their training histories."""
+    """Directory of trained models and their training histories (possibly read-only)."""
     return _from_env("OOD_MODEL_DIR", REPO_ROOT / "data" / "models")
+
+
+def model_write_dir() -> Path:
+    """Directory the zoo trains models into: ``$OOD_MODEL_WRITE_DIR``, else :func:`model_dir`."""
+    return _from_env("OOD_MODEL_WRITE_DIR", model_dir())
+
+
+def model_search_dirs() -> list[Path]:
+    """Directories the zoo reads models from, in order: the write directory, then :func:`model_dir`."""
+    return list(dict.fromkeys([model_write_dir(), model_dir()]))
 
 
 def describe(path: Path, variable: str) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .model_files import CHECKPOINT_FORMAT, read_record
 from .outlier_exposure import OutlierExposure
 from .profile import TrainConfig
 
@@ -53,23 +54,36 @@ def run_config(
     return json.loads(json.dumps(description))
 
 
+def config_differences(stored: object, wanted_config: object, prefix: str = "") -> list[str]:
+    """Where two configs differ, e.g. ``["train.lr: stored 0.003, wanted 0.002"]``."""
+    if isinstance(stored, dict) and isinstance(wanted_config, dict):
+        keys = list(dict.fromkeys([*stored, *wanted_config]))
+        return [
+            difference
+            for key in keys
+            for difference in config_differences(stored.get(key), wanted_config.get(key), f"{prefix}{key}.")
+        ]
+    return [] if stored == wanted_config else [f"{prefix[:-1]}: stored {stored!r}, wanted {wanted_config!r}"]
+
+
 def read_run_config(checkpoint_path: Path) -> dict | None:
-    """The ``run_config`` stored in a checkpoint, or None if there is no checkpoint."""
+    """The ``run_config`` stored in a checkpoint (read as data only), or None if there is no checkpoint."""
     if not Path(checkpoint_path).exists():
         return None
-    return torch.load(checkpoint_path, map_location="cpu", weights_only=False)["run_config"]
+    return read_record(checkpoint_path, CHECKPOINT_FORMAT)["run_config"]
 
 
-def rng_states() -> dict:
-    """The global torch random states (CPU, and CUDA where present)."""
+def rng_states() -> dict[str, torch.Tensor]:
+    """The global torch random states as uint8 tensors: ``torch_cpu``, and ``torch_cuda<i>`` per GPU."""
     states = {"torch_cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
-        states["torch_cuda"] = torch.cuda.get_rng_state_all()
+        states.update({f"torch_cuda{index}": state for index, state in enumerate(torch.cuda.get_rng_state_all())})
     return states
 
 
-def restore_rng_states(states: dict) -> None:
+def restore_rng_states(states: dict[str, torch.Tensor]) -> None:
     """Restore what :func:`rng_states` saved."""
     torch.set_rng_state(states["torch_cpu"])
-    if torch.cuda.is_available() and "torch_cuda" in states:
-        torch.cuda.set_rng_state_all(states["torch_cuda"])
+    cuda_states = [states[f"torch_cuda{index}"] for index in range(len(states) - 1)]
+    if torch.cuda.is_available() and cuda_states:
+        torch.cuda.set_rng_state_all(cuda_states)

@@ -30,8 +30,8 @@ from tqdm import tqdm
 from .bpd import dequantize
 from .device import get_device
 from .distributed import BitsPerDim, distributed_rank_and_size, mean_over_ranks
+from .model_files import load_checkpoint, save_checkpoint
 from .outlier_exposure import OutlierExposure
-from .paths import write_atomically
 from .perturbation import perturb_pixels
 from .profile import TrainConfig
 from .run_config import restore_rng_states, rng_states, run_config
@@ -172,7 +172,8 @@ def train(
     ``mean(b_in) + weight * mean(max(0, margin + b_in - b_out))`` with b the per-image BPD:
     the outliers are pushed at least ``margin`` bits per dimension above the inliers.
 
-    Resumes from ``checkpoint_path`` when it holds a checkpoint of the same run
+    Resumes from ``checkpoint_path`` (a data-only file, ``ood_lib.model_files.save_checkpoint``)
+    when it holds a checkpoint of the same run
     (raises ``CheckpointMismatchError`` if it holds another run's), and returns at
     once if that run is finished. Writes a checkpoint every
     ``config.checkpoint_every`` updates and at the end, atomically.
@@ -230,7 +231,7 @@ def train(
 
     checkpoint = None
     if checkpoint_path.exists():
-        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        checkpoint = load_checkpoint(checkpoint_path)
         if checkpoint["run_config"] != this_run:
             raise CheckpointMismatchError(
                 f"{checkpoint_path} holds a checkpoint of a different run "
@@ -289,7 +290,7 @@ def train(
             good_checkpoint = checkpoint_path if last_checkpoint_step is not None else None
             raise TrainingDivergedError(step, value, good_checkpoint, last_checkpoint_step)
 
-    def save_checkpoint() -> None:
+    def checkpoint_now() -> None:
         nonlocal last_checkpoint_step
         if rank != 0:
             last_checkpoint_step = step
@@ -303,7 +304,7 @@ def train(
             "losses_since_eval": losses_since_eval,
             "rng_states": rng_states(),
         }
-        write_atomically(checkpoint_path, lambda target: torch.save(checkpoint, target))
+        save_checkpoint(checkpoint_path, checkpoint)
         last_checkpoint_step = step
 
     session_start = time.perf_counter()
@@ -353,7 +354,7 @@ def train(
                 )
             if step % config.checkpoint_every == 0 or finished:
                 history["wall_time_s"] = time_before_session + time.perf_counter() - session_start
-                save_checkpoint()
+                checkpoint_now()
     finally:
         bar.close()
     if world_size > 1:

@@ -1,7 +1,9 @@
-"""``python -m ood_lib.train_model MODEL DATA [--profile P] [--seed S]``: train one zoo model from the shell.
+"""``python -m ood_lib.train_model MODEL DATA [--profile P] [--seed S] ...``: train one zoo model from the shell.
 
-Trains exactly what ``zoo.get(MODEL, DATA, profile, variant=Variant(seed=S))`` would (same cache
-path, configuration, checkpoints and resume), so the chapters then find the model in the cache.
+Trains exactly what ``zoo.get(MODEL, DATA, profile, variant=Variant(seed=S, ...))`` would (same
+cache path, configuration, checkpoints and resume), so the chapters then find the model in the
+cache. Every variant can be trained: ``--perturbation-rate`` (likelihood-ratio background
+models), ``--outliers-from`` (outlier exposure) and ``--bf16``.
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1) it initialises PyTorch's process group, NCCL with one
 GPU per process (``LOCAL_RANK``) or gloo on CPUs, and the training engine splits every global
@@ -32,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--bf16", action="store_true", help="bfloat16 autocast and TF32 (GPU); saved as a model of its own"
     )
+    parser.add_argument("--perturbation-rate", type=float, default=0.0, help="train on perturbed inputs (0 = off)")
+    parser.add_argument("--outliers-from", help="fine-tune with outlier exposure on this data set's training split")
     return parser
 
 
@@ -62,10 +66,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown profile {args.profile!r}; valid profiles: {', '.join(PROFILES)}")
     if args.seed < 0:
         parser.error(f"the seed must be >= 0, got {args.seed}")
+    if not 0 <= args.perturbation_rate <= 1:
+        parser.error(f"the perturbation rate must be in [0, 1], got {args.perturbation_rate}")
+    if args.outliers_from is not None and args.outliers_from not in data.SPECS:
+        parser.error(f"unknown outlier data set {args.outliers_from!r}; valid data sets: {', '.join(data.SPECS)}")
+    variant = zoo.Variant(args.seed, args.perturbation_rate, args.outliers_from, args.bf16)
     profile = get_profile(args.profile)
     rank, world_size = _start_process_group()
     try:
-        trained = zoo.get(args.model, args.data, profile, variant=zoo.Variant(seed=args.seed, bf16=args.bf16))
+        trained = zoo.get(args.model, args.data, profile, variant=variant)
     finally:
         if world_size > 1:
             dist.destroy_process_group()

@@ -1,11 +1,19 @@
 """The trained-model cache every chapter draws from.
 
 ``get("glow", "fashion_mnist")`` returns the profile's Glow trained on
-FashionMNIST: loaded from ``model_dir()/<profile>/glow_fashion_mnist.pt`` when
-that file was trained with the current configuration, otherwise trained now
-(resuming an interrupted training from ``glow_fashion_mnist.ckpt.pt``) and
-saved. Beside each model, ``glow_fashion_mnist.json`` holds its configuration
-and training history in readable form.
+FashionMNIST: loaded from ``<profile>/glow_fashion_mnist.safetensors`` in
+``model_write_dir()`` or ``model_dir()`` when that file was trained with the
+current configuration, otherwise trained now into ``model_write_dir()``
+(resuming an interrupted training from ``glow_fashion_mnist.ckpt.safetensors``)
+and saved. Files hold data only (``ood_lib.model_files``); beside each model,
+``glow_fashion_mnist.json`` holds its configuration, training history and
+provenance in readable form.
+
+One trainer per model: a process that has to train a model holds
+``glow_fashion_mnist.lock`` (an OS file lock, released if the process dies) and
+writes its pid and host to ``glow_fashion_mnist.trainer.json``; others asking
+for the model wait, saying for whom, then load it. ``OOD_TRAIN=never`` makes a
+missing or stale model an error naming the command that trains it.
 
 During training the periodic evaluation covers a fixed subset of the training
 data, the test split and, when it is on disk, the test split of the OOD partner
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +36,14 @@ from . import data
 from .device import get_device
 from .distributed import distributed_rank_and_size
 from .flows import Glow
+from .model_files import MODEL_FORMAT, ModelFileError, StoredModel, load_model, provenance_now, read_record, save_model
 from .outlier_exposure import OutlierExposure
-from .paths import model_dir, write_atomically
+from .paths import model_search_dirs, model_write_dir
 from .pixelcnn import PixelCNN
 from .profile import Profile, TrainConfig, get_profile
-from .run_config import read_run_config, run_config
+from .run_config import config_differences, read_run_config, run_config
 from .train import train
+from .training_lock import ModelDirNotWritableError, one_trainer  # noqa: F401 (raised by get)
 from .vae import VAE
 
 # Each data set's out-of-distribution partner in the paper.
@@ -88,23 +99,15 @@ MODEL_BUILDERS: dict[str, tuple[ModelBuilder, str]] = {
 }
 
 
-class CorruptModelFileError(RuntimeError):
-    """A cached model file exists but cannot be read (truncated, corrupt, or not a zoo file)."""
+# The name chapters and tests know for an unreadable, foreign or pickled model file.
+CorruptModelFileError = ModelFileError
+
+# OOD_TRAIN: "missing" (the default) trains what is missing or stale; "never" raises ModelNotTrainedError instead.
+TRAIN_MODES = ("missing", "never")
 
 
-def _read_model_file(path: Path) -> dict:
-    """The stored dict of a zoo model file; a clear error if it is unreadable."""
-    try:
-        stored = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:  # torch raises several types for truncated or foreign files
-        raise CorruptModelFileError(
-            f"The cached model file {path} cannot be read ({type(error).__name__}: {error}). "
-            "Delete it (or move it aside) and call again to retrain it; a committed quick model can be "
-            "restored with `git checkout -- data/models/quick`."
-        ) from error
-    if not isinstance(stored, dict) or not {"config", "model_state", "history", "train_seconds"} <= set(stored):
-        raise CorruptModelFileError(f"{path} is not a model file written by ood_lib.zoo: delete it and call again.")
-    return stored
+class ModelNotTrainedError(RuntimeError):
+    """``OOD_TRAIN=never`` and the wanted model's file is missing or stale for its configuration."""
 
 
 class TrainingDataUnavailableError(RuntimeError):
@@ -156,8 +159,11 @@ PLAIN = Variant()
 
 
 def model_path(model_name: str, train_set: str, profile: Profile, variant: Variant = PLAIN) -> Path:
-    """Where the zoo keeps ``model_name`` trained on ``train_set`` under ``profile`` (and ``variant``)."""
-    return model_dir() / profile.name / f"{model_name}_{train_set}{variant.suffix()}.pt"
+    """Where the zoo trains and writes ``model_name`` trained on ``train_set`` under ``profile`` (and ``variant``).
+
+    In ``model_write_dir()``; ``get`` also reads the same file name under ``model_dir()``.
+    """
+    return model_write_dir() / profile.name / f"{model_name}_{train_set}{variant.suffix()}.safetensors"
 
 
 def _ood_partner_on_disk(train_set: str) -> str | None:
@@ -206,6 +212,107 @@ def _load_training_data(
     return x_train_subset, eval_sets
 
 
+@dataclass
+class Wanted:
+    """What ``get`` looks for: a model's identity, a freshly built (untrained) model and its zoo config."""
+
+    model_name: str
+    train_set: str
+    profile: Profile
+    variant: Variant
+    model: nn.Module
+    config: dict  # what a stored file's config must equal to be used
+    train_config: TrainConfig
+
+    @property
+    def path(self) -> Path:
+        """Where it is trained and written (:func:`model_path`)."""
+        return model_path(self.model_name, self.train_set, self.profile, self.variant)
+
+
+def wanted(model_name: str, train_set: str, profile: Profile | None = None, variant: Variant = PLAIN) -> Wanted:
+    """The model ``get(model_name, train_set, profile, variant=variant)`` wants, with the config it must match."""
+    if model_name not in MODEL_BUILDERS:
+        raise ValueError(f"Unknown model {model_name!r}. Valid models: {', '.join(MODEL_BUILDERS)}.")
+    if train_set not in data.SPECS:
+        raise ValueError(f"Unknown data set {train_set!r}. Valid data sets: {', '.join(data.SPECS)}.")
+    if variant.outliers_from and variant.outliers_from not in data.SPECS:
+        raise ValueError(
+            f"Unknown outlier data set {variant.outliers_from!r}. Valid data sets: {', '.join(data.SPECS)}."
+        )
+    profile = profile or get_profile()
+    image_shape = data.SPECS[train_set].shape
+    build, training_family = MODEL_BUILDERS[model_name]
+    base_config = (
+        profile.outlier_exposure_train if variant.outliers_from else profile.train(image_shape, training_family)
+    )
+    train_config = dataclasses.replace(base_config, seed=base_config.seed + variant.seed)
+    with torch.random.fork_rng(devices=[]):  # the same initial weights every time, global RNG untouched
+        torch.manual_seed(train_config.seed)
+        model = build(profile, image_shape)
+    config = _zoo_config(model_name, model, train_set, train_config, variant)
+    return Wanted(model_name, train_set, profile, variant, model, config, train_config)
+
+
+def train_command(target: Wanted) -> str:
+    """The shell command that trains ``target`` into the zoo (``ood_lib.train_model``)."""
+    parts = ["python -m ood_lib.train_model", target.model_name, target.train_set, "--profile", target.profile.name]
+    variant = target.variant
+    parts += ["--seed", str(variant.seed)] if variant.seed else []
+    parts += ["--perturbation-rate", f"{variant.perturbation_rate:g}"] if variant.perturbation_rate else []
+    parts += ["--outliers-from", variant.outliers_from] if variant.outliers_from else []
+    parts += ["--bf16"] if variant.bf16 else []
+    return " ".join(parts)
+
+
+def _look_up(target: Wanted, device: torch.device) -> tuple[TrainedModel | None, list[Path]]:
+    """The first file in the search directories whose config is the wanted one, loaded; and the stale ones seen.
+
+    Reads only; a legacy pickle (``.pt``) where a model is expected is refused with what to do.
+    """
+    stale = []
+    for directory in model_search_dirs():
+        path = directory / target.profile.name / target.path.name
+        legacy = path.with_suffix(".pt")
+        if not path.exists() and legacy.exists():
+            raise ModelFileError(
+                f"{legacy} is a model file of the old pickle format, which is no longer read (it could run code). "
+                f"If you trust it, convert it: `python -m ood_lib.model_files convert {legacy}`; else delete it."
+            )
+        if not path.exists():
+            continue
+        if read_record(path, MODEL_FORMAT).get("config") != target.config:
+            stale.append(path)
+            continue
+        stored = load_model(path)
+        target.model.load_state_dict(stored.state)
+        model = target.model.to(device).eval()
+        return TrainedModel(model, stored.config, stored.history, stored.train_seconds, path, from_cache=True), stale
+    return None, stale
+
+
+def _train_mode() -> str:
+    mode = os.environ.get("OOD_TRAIN") or "missing"
+    if mode not in TRAIN_MODES:
+        raise ValueError(f"OOD_TRAIN={mode!r} is not one of: {', '.join(TRAIN_MODES)} (default: missing).")
+    return mode
+
+
+def _not_trained(target: Wanted, stale: list[Path]) -> ModelNotTrainedError:
+    if stale:
+        stored_config = read_record(stale[0], MODEL_FORMAT).get("config")
+        differences = "; ".join(config_differences(stored_config, target.config)[:3])
+        what = f"The model file {stale[0]} is stale for its configuration ({differences})"
+    else:
+        searched = ", ".join(str(directory / target.profile.name) for directory in model_search_dirs())
+        what = f"The model file {target.path.name} is missing (looked in {searched})"
+    return ModelNotTrainedError(
+        f"{what}, and OOD_TRAIN=never forbids training it here. Train it with `{train_command(target)}` "
+        "(or unset OOD_TRAIN to let the zoo train it), or receive it from a model archive: "
+        "`python -m ood_lib.model_archive unpack ARCHIVE`."
+    )
+
+
 def get(
     model_name: str,
     train_set: str,
@@ -216,56 +323,45 @@ def get(
 ) -> TrainedModel:
     """``model_name`` trained on ``train_set``'s training split at ``profile``'s size (default: current profile).
 
-    Loads the cached model if its configuration matches, else trains it (resuming
-    an interrupted run) and caches it. Raises ``TrainingDataUnavailableError`` if
-    training is needed and the training data cannot be loaded.
+    Loads the first file in ``model_write_dir()``, then ``model_dir()``, whose configuration
+    matches (reading only, so a read-only shared directory works), else trains it into
+    ``model_write_dir()`` (resuming an interrupted run) and caches it. While one process
+    trains a model, others asking for it wait for it (a lock file beside the model) and then
+    load it. Raises ``ModelNotTrainedError`` under ``OOD_TRAIN=never`` instead of training,
+    ``TrainingDataUnavailableError`` if training is needed and the training data cannot be
+    loaded, ``ModelDirNotWritableError`` if the model cannot be written, and
+    ``CorruptModelFileError`` for a file that is not a data-only model file (never running it).
 
     ``variant`` (see :class:`Variant`): ``seed`` changes the initial weights and every
     training random stream; ``perturbation_rate`` trains on perturbed inputs; ``outliers_from``
     starts from the plain model of the same seed and fine-tunes it for the profile's
     ``outlier_exposure_train`` budget with the outlier-exposure margin loss.
     """
-    if model_name not in MODEL_BUILDERS:
-        raise ValueError(f"Unknown model {model_name!r}. Valid models: {', '.join(MODEL_BUILDERS)}.")
-    if train_set not in data.SPECS:
-        raise ValueError(f"Unknown data set {train_set!r}. Valid data sets: {', '.join(data.SPECS)}.")
-    profile = profile or get_profile()
+    target = wanted(model_name, train_set, profile, variant)
     device = get_device()
-    image_shape = data.SPECS[train_set].shape
-    build, training_family = MODEL_BUILDERS[model_name]
-    if variant.outliers_from and variant.outliers_from not in data.SPECS:
-        raise ValueError(
-            f"Unknown outlier data set {variant.outliers_from!r}. Valid data sets: {', '.join(data.SPECS)}."
-        )
-    base_config = (
-        profile.outlier_exposure_train if variant.outliers_from else profile.train(image_shape, training_family)
+    found, stale = _look_up(target, device)
+    if found is not None:
+        return found
+    if _train_mode() == "never":
+        raise _not_trained(target, stale)
+    with one_trainer(target.path):
+        found, _ = _look_up(target, device)  # trained by the process this one waited for
+        return found or _train_and_save(target, device, progress)
+
+
+def _train_and_save(target: Wanted, device: torch.device, progress: bool) -> TrainedModel:
+    """Train ``target`` (resuming its checkpoint), write it to ``target.path`` (rank 0), return it."""
+    model, train_config, variant, path = target.model, target.train_config, target.variant, target.path
+    x_train, eval_sets = _load_training_data(
+        target.train_set, target.model_name, train_config.n_train, train_config.seed
     )
-    train_config = dataclasses.replace(base_config, seed=base_config.seed + variant.seed)
-    path = model_path(model_name, train_set, profile, variant)
-
-    with torch.random.fork_rng(devices=[]):  # the same initial weights every time, global RNG untouched
-        torch.manual_seed(train_config.seed)
-        model = build(profile, image_shape)
-    wanted_config = _zoo_config(model_name, model, train_set, train_config, variant)
-
-    if path.exists():
-        stored = _read_model_file(path)
-        if stored["config"] == wanted_config:
-            model.load_state_dict(stored["model_state"])
-            return TrainedModel(
-                model.to(device).eval(),
-                stored["config"],
-                stored["history"],
-                stored["train_seconds"],
-                path,
-                from_cache=True,
-            )
-
-    x_train, eval_sets = _load_training_data(train_set, model_name, train_config.n_train, train_config.seed)
     outliers = None
     if variant.outliers_from:
-        base = get(model_name, train_set, profile, variant=Variant(seed=variant.seed), progress=progress)
+        base = get(
+            target.model_name, target.train_set, target.profile, variant=Variant(seed=variant.seed), progress=progress
+        )
         model.load_state_dict(base.model.state_dict())
+        image_shape = data.SPECS[target.train_set].shape
         height, width, channels = image_shape
         outlier_images = data.as_shape(data.load(variant.outliers_from, "train")[0], image_shape)
         outliers = OutlierExposure(
@@ -274,7 +370,7 @@ def get(
             OUTLIER_MARGIN_BPD,
             OUTLIER_WEIGHT,
         )
-    checkpoint_path = path.with_suffix(".ckpt.pt")
+    checkpoint_path = path.with_suffix(".ckpt.safetensors")
     stored_run = read_run_config(checkpoint_path)
     wanted_run = run_config(model, x_train, train_config, eval_sets, variant.perturbation_rate, outliers, variant.bf16)
     if stored_run is not None and stored_run != wanted_run:
@@ -294,19 +390,11 @@ def get(
 
     rank, world_size = distributed_rank_and_size()
     if rank == 0:  # under torchrun, rank 0 alone holds the history and writes the files
-        cpu_state = {name: value.detach().cpu() for name, value in model.state_dict().items()}
-        stored = {
-            "config": wanted_config,
-            "model_state": cpu_state,
-            "history": history,
-            "train_seconds": history["wall_time_s"],
-        }
-        write_atomically(path, lambda target: torch.save(stored, target))
-        readable = {key: value for key, value in stored.items() if key != "model_state"}
-        write_atomically(path.with_suffix(".json"), lambda target: target.write_text(json.dumps(readable, indent=1)))
+        provenance = provenance_now(history["device"])
+        save_model(path, StoredModel(model.state_dict(), target.config, history, history["wall_time_s"], provenance))
         checkpoint_path.unlink(missing_ok=True)
     if world_size > 1:
         torch.distributed.barrier()
         if rank != 0:
-            history = _read_model_file(path)["history"]
-    return TrainedModel(model.eval(), wanted_config, history, history["wall_time_s"], path, from_cache=False)
+            history = load_model(path).history
+    return TrainedModel(model.eval(), target.config, history, history["wall_time_s"], path, from_cache=False)

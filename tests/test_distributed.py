@@ -15,6 +15,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
+from ood_lib import model_files
 from ood_lib import train as engine
 from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
 from ood_lib.flows import Glow
@@ -72,8 +73,8 @@ def _worker(rank: int, world_size: int, init_file: str, out_dir: str, kind: str,
     os.environ["OOD_DEVICE"] = "cpu"
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
     writes = []
-    write_atomically = engine.write_atomically
-    engine.write_atomically = lambda path, write: (writes.append(str(path)), write_atomically(path, write))
+    write_atomically = model_files.write_atomically
+    model_files.write_atomically = lambda path, write: (writes.append(str(path)), write_atomically(path, write))
     model = tiny_model(kind)
     if interrupt_at is not None:
         log_prob, passes = model.log_prob, [0]
@@ -143,7 +144,7 @@ def test_glow_replicas_start_and_stay_identical(tmp_path: Path) -> None:
 def test_an_interrupted_distributed_run_resumes_to_the_same_result(tmp_path: Path, single_process_result) -> None:
     run_distributed(tmp_path, "gaussian", interrupt_at=3)  # after the checkpoint at update 2
     assert not (tmp_path / "final_rank0.pt").exists()
-    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 2
+    assert model_files.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 2
     run_distributed(tmp_path, "gaussian")
     assert_same_parameters(torch.load(tmp_path / "final_rank0.pt"), single_process_result)
 

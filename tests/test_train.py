@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ood_lib.flows import Glow
+from ood_lib.model_files import load_checkpoint
 from ood_lib.perturbation import perturb_pixels
 from ood_lib.profile import TrainConfig
 from ood_lib.run_config import read_run_config, run_config
@@ -216,7 +217,7 @@ def test_nan_loss_raises_with_step_and_keeps_last_good_checkpoint(tmp_path: Path
     error = caught.value
     assert error.step == 6 and error.checkpoint_path == checkpoint_path and error.checkpoint_step == 4
     assert "step 6" in str(error) and str(checkpoint_path) in str(error)
-    stored = torch.load(checkpoint_path, weights_only=False)
+    stored = load_checkpoint(checkpoint_path)
     assert stored["step"] == 4
     assert all(torch.isfinite(value).all() for value in stored["model_state"].values())
 
@@ -245,7 +246,7 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path: Path) -> None:
     interrupt_at_update(interrupted, config.n_steps // 2, KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
         train(interrupted, x_train, config, tmp_path / "resumed.pt", eval_sets=eval_sets, device=CPU, progress=False)
-    assert torch.load(tmp_path / "resumed.pt", weights_only=False)["step"] == 4
+    assert load_checkpoint(tmp_path / "resumed.pt")["step"] == 4
 
     resumed = DiagonalGaussian((1, 6, 6))
     torch.nn.init.normal_(resumed.mean)  # whatever it starts from, the checkpoint overrides it

@@ -19,11 +19,25 @@ def test_command_trains_then_loads_from_the_cache(
     monkeypatch.setitem(profiles.PROFILES, "tiny", tiny_profile())
     assert main(["glow", "fashion_mnist", "--profile", "tiny", "--seed", "1"]) == 0
     first = capsys.readouterr().out
-    assert "trained now (glow_fashion_mnist_seed1.pt)" in first and "last evaluation (BPD): train" in first
+    assert "trained now (glow_fashion_mnist_seed1.safetensors)" in first and "last evaluation (BPD): train" in first
     assert main(["glow", "fashion_mnist", "--profile", "tiny", "--seed", "1"]) == 0
     assert "loaded from the model cache" in capsys.readouterr().out
     assert len(training_runs) == 1
     assert zoo.model_path("glow", "fashion_mnist", tiny_profile(), zoo.Variant(seed=1)).exists()
+
+
+def test_command_trains_the_variants_the_zoo_names_in_its_errors(
+    fake_datasets,  # noqa: F811 (a fixture)
+    training_runs,  # noqa: F811 (a fixture)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(profiles.PROFILES, "tiny", tiny_profile())
+    background = zoo.Variant(perturbation_rate=0.2)
+    command = zoo.train_command(zoo.wanted("pixelcnn", "fashion_mnist", tiny_profile(), background))
+    assert command == "python -m ood_lib.train_model pixelcnn fashion_mnist --profile tiny --perturbation-rate 0.2"
+    assert main(command.split()[3:]) == 0
+    monkeypatch.setenv("OOD_TRAIN", "never")
+    assert zoo.get("pixelcnn", "fashion_mnist", tiny_profile(), variant=background, progress=False).from_cache
 
 
 @pytest.mark.parametrize(
@@ -33,6 +47,8 @@ def test_command_trains_then_loads_from_the_cache(
         (["glow", "imagenet"], "valid data sets: mnist, fashion_mnist, cifar10, svhn, cifar10_subset"),
         (["glow", "mnist", "--profile", "huge"], "valid profiles: smoke, quick, full"),
         (["glow", "mnist", "--seed", "-1"], "seed must be >= 0"),
+        (["pixelcnn", "mnist", "--perturbation-rate", "1.5"], "perturbation rate must be in [0, 1]"),
+        (["pixelcnn", "mnist", "--outliers-from", "imagenet"], "unknown outlier data set 'imagenet'"),
     ],
 )
 def test_command_refuses_bad_arguments_listing_valid_values(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 from test_train import DiagonalGaussian, interrupt_at_update
 
-from ood_lib import data, zoo
+from ood_lib import data, model_files, zoo
 from ood_lib.flows import Glow
 from ood_lib.pixelcnn import PixelCNN
 from ood_lib.profile import PROFILES, GlowConfig, Profile, TrainConfig
@@ -50,20 +52,27 @@ def tiny_profile(**train_changes) -> Profile:
     )
 
 
-@pytest.fixture
-def fake_datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], np.ndarray]:
-    """Small 28x28x1 stand-ins for FashionMNIST and MNIST, served by ``data.load``; models go to tmp_path."""
-    monkeypatch.setenv("OOD_MODEL_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("OOD_DEVICE", "cpu")
+def serve_fake_datasets(setattr_: Callable[[object, str, object], None]) -> dict[tuple[str, str], np.ndarray]:
+    """Small 28x28x1 stand-ins for FashionMNIST and MNIST, served by ``data.load`` (set with ``setattr_``)."""
     rng = np.random.default_rng(0)
     datasets = {
         ("fashion_mnist", "train"): rng.integers(0, 256, (96, 28, 28, 1), dtype=np.uint8),
         ("fashion_mnist", "test"): rng.integers(0, 256, (40, 28, 28, 1), dtype=np.uint8),
         ("mnist", "test"): (rng.random((40, 28, 28, 1)) < 0.2).astype(np.uint8) * 255,
     }
-    monkeypatch.setattr(data, "load", lambda name, split: (datasets[name, split], np.zeros(96, dtype=np.int64)))
-    monkeypatch.setattr(data, "is_available", lambda name: any(name == stored for stored, _ in datasets))
+    setattr_(data, "load", lambda name, split: (datasets[name, split], np.zeros(96, dtype=np.int64)))
+    setattr_(data, "is_available", lambda name: any(name == stored for stored, _ in datasets))
     return datasets
+
+
+@pytest.fixture
+def fake_datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], np.ndarray]:
+    """The stand-ins of :func:`serve_fake_datasets`; models go to tmp_path."""
+    monkeypatch.setenv("OOD_MODEL_DIR", str(tmp_path / "models"))
+    monkeypatch.delenv("OOD_MODEL_WRITE_DIR", raising=False)
+    monkeypatch.delenv("OOD_TRAIN", raising=False)
+    monkeypatch.setenv("OOD_DEVICE", "cpu")
+    return serve_fake_datasets(monkeypatch.setattr)
 
 
 @pytest.fixture
@@ -97,7 +106,7 @@ def test_glow_is_trained_once_then_served_from_cache(fake_datasets, training_run
     first = zoo.get("glow", "fashion_mnist", tiny_profile(), progress=False)
     assert first.path == zoo.model_path("glow", "fashion_mnist", tiny_profile())
     assert first.path.exists() and first.path.with_suffix(".json").exists()
-    assert not first.path.with_suffix(".ckpt.pt").exists()
+    assert not first.path.with_suffix(".ckpt.safetensors").exists()
     assert isinstance(first.model, Glow) and not first.model.training
     assert first.model.coupling == "affine"
     assert first.history["step"] == [0, 2, 4]
@@ -121,7 +130,7 @@ def test_glow_is_trained_once_then_served_from_cache(fake_datasets, training_run
 def test_cv_glow_has_additive_coupling_and_its_own_file(fake_datasets, training_runs) -> None:
     trained = zoo.get("cv_glow", "fashion_mnist", tiny_profile(), progress=False)
     assert trained.model.coupling == "additive" and trained.config["model"]["coupling"] == "additive"
-    assert trained.path.name == "cv_glow_fashion_mnist.pt"
+    assert trained.path.name == "cv_glow_fashion_mnist.safetensors"
 
 
 def test_changed_config_retrains(fake_datasets, training_runs, monkeypatch) -> None:
@@ -147,10 +156,11 @@ def test_ood_partner_appearing_on_disk_retrains_to_record_its_curve(fake_dataset
 
 def test_saved_model_loads_on_cpu_and_rebuilds_from_its_config(fake_datasets, training_runs) -> None:
     trained = zoo.get("glow", "fashion_mnist", tiny_profile(), progress=False)
-    stored = torch.load(trained.path, map_location="cpu", weights_only=False)
-    assert all(value.device.type == "cpu" for value in stored["model_state"].values())
-    rebuilt = Glow(**stored["config"]["model"])
-    rebuilt.load_state_dict(stored["model_state"])
+    stored = model_files.load_model(trained.path)
+    assert all(value.device.type == "cpu" for value in stored.state.values())
+    assert stored.provenance["torch"] == torch.__version__ and stored.provenance["device"].startswith("cpu")
+    rebuilt = Glow(**stored.config["model"])
+    rebuilt.load_state_dict(stored.state)
     rebuilt.eval()
     images = data.to_tensor(fake_datasets["mnist", "test"][:8])
     expected = trained.model.bits_per_dim(images, generator=torch.Generator().manual_seed(1))
@@ -163,8 +173,8 @@ def test_interrupted_training_resumes_to_the_uninterrupted_result(
     register_toy_model(monkeypatch, interrupt_update=3)
     with pytest.raises(KeyboardInterrupt):
         zoo.get("toy", "fashion_mnist", tiny_profile(), progress=False)
-    checkpoint_path = zoo.model_path("toy", "fashion_mnist", tiny_profile()).with_suffix(".ckpt.pt")
-    assert torch.load(checkpoint_path, weights_only=False)["step"] == 2
+    checkpoint_path = zoo.model_path("toy", "fashion_mnist", tiny_profile()).with_suffix(".ckpt.safetensors")
+    assert model_files.load_checkpoint(checkpoint_path)["step"] == 2
 
     register_toy_model(monkeypatch)
     resumed = zoo.get("toy", "fashion_mnist", tiny_profile(), progress=False)
@@ -221,8 +231,8 @@ def test_a_truncated_model_file_gives_a_clear_error_naming_it(fake_datasets, tra
     with pytest.raises(zoo.CorruptModelFileError, match="cannot be read") as error:
         zoo.get("glow", "fashion_mnist", tiny_profile(), progress=False)
     assert str(trained.path) in str(error.value) and "Delete it" in str(error.value)
-    torch.save({"something": "else"}, trained.path)
-    with pytest.raises(zoo.CorruptModelFileError, match="not a model file"):
+    save_file({"something": torch.zeros(2)}, trained.path)
+    with pytest.raises(zoo.CorruptModelFileError, match="without this book's record"):
         zoo.get("glow", "fashion_mnist", tiny_profile(), progress=False)
 
 
@@ -230,7 +240,8 @@ def test_seed_variant_is_a_separate_model_with_other_weights(fake_datasets, trai
     profile = tiny_profile()
     plain = zoo.get("glow", "fashion_mnist", profile, progress=False)
     seeded = zoo.get("glow", "fashion_mnist", profile, variant=zoo.Variant(seed=1), progress=False)
-    assert seeded.path.name == "glow_fashion_mnist_seed1.pt" and plain.path.name == "glow_fashion_mnist.pt"
+    assert seeded.path.name == "glow_fashion_mnist_seed1.safetensors"
+    assert plain.path.name == "glow_fashion_mnist.safetensors"
     assert seeded.config["train"]["seed"] == plain.config["train"]["seed"] + 1
     first_plain, first_seeded = (next(t.model.parameters()) for t in (plain, seeded))
     assert not torch.equal(first_plain, first_seeded)
@@ -244,7 +255,7 @@ def test_perturbed_variant_trains_on_perturbed_inputs_and_records_the_rate(fake_
     background = zoo.get(
         "pixelcnn", "fashion_mnist", profile, variant=zoo.Variant(perturbation_rate=0.2), progress=False
     )
-    assert background.path.name == "pixelcnn_fashion_mnist_perturbed0.2.pt"
+    assert background.path.name == "pixelcnn_fashion_mnist_perturbed0.2.safetensors"
     assert background.config["perturbation_rate"] == 0.2 and "perturbation_rate" not in plain.config
     first_plain, first_background = (next(t.model.parameters()) for t in (plain, background))
     assert not torch.equal(first_plain, first_background), "same seed, same data: only the perturbation differs"
@@ -259,7 +270,7 @@ def test_outlier_exposure_starts_from_the_plain_model_and_pushes_outliers_up(
     profile = dataclasses.replace(tiny_profile(), outlier_exposure_train=budget)
     plain = zoo.get("pixelcnn", "fashion_mnist", profile, progress=False)
     exposed = zoo.get("pixelcnn", "fashion_mnist", profile, variant=zoo.Variant(outliers_from="cifar10_subset"))
-    assert exposed.path.name == "pixelcnn_fashion_mnist_oe-cifar10_subset.pt"
+    assert exposed.path.name == "pixelcnn_fashion_mnist_oe-cifar10_subset.safetensors"
     assert exposed.config["outlier_exposure"]["outliers_from"] == "cifar10_subset"
     assert [run["config"].n_steps for run in training_runs] == [2, 40], "the plain model, then the fine-tuning"
     outliers = data.to_tensor(data.as_shape(fake_datasets["cifar10_subset", "train"], (28, 28, 1)))
