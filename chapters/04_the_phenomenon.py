@@ -402,9 +402,10 @@ plots.show(fig)
 #   VAE only black beats the test mean, mid-grey is far less likely than a typical test image
 #   (6.966 and 8.212), and the VAE rates it below uniform noise.
 # - For the PixelCNN and the VAE, what orders the constants is how often the value $v$ occurs
-#   among the training pixels (the rank correlations printed above): black is half of all
-#   training pixels, and the least likely constants are the rare dark greys just above 0, not
-#   the values farthest from 0. "Constant images are likely" is a property of the flow here,
+#   among the training pixels (the rank correlations printed above, -0.90 and -0.93): black is
+#   half of all training pixels, and the least likely constants are the rare dark greys just
+#   above 0 (v = 11 and 12), not the values farthest from 0. Under the Glow the frequency of $v$
+#   says nothing (0.04). "Constant images are likely" is a property of the flow here,
 #   not a rule for every density model. Chapters 06-07 make the flow's case precise.
 #
 # <!-- quoted: 0.589 0.339 8.686 (the paper's Figure 8 and Section 6) -->

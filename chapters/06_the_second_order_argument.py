@@ -266,7 +266,10 @@ plots.show(fig)
 # %%
 # NBVAL_CHECK_OUTPUT
 print(f"rank correlation of the two curvature maps (flattened, Spearman): {curvature_rank_correlation:.1f}")
-finding("the closed form underestimates the true curvature at most pixels (median ratio > 100)", bool(np.median(true_curvature / closed_form_curvature) > 100))
+finding(
+    "the closed form underestimates the true curvature at most pixels (median ratio > 100)",
+    bool(np.median(true_curvature / closed_form_curvature) > 100),
+)
 finding("the two maps' ranks agree only weakly (Spearman below 0.5)", bool(curvature_rank_correlation < 0.5))
 
 # %% [markdown]

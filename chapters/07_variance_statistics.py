@@ -469,11 +469,14 @@ for name, values in shrunk_bpd.items():
 finding("shrunk FashionMNIST beats the unshrunk MNIST at none of the t tried", len(overtakes), 0)
 for name, values in shrunk_bpd.items():
     finding(f"{TITLES[name]}: the highest BPD lies strictly between t = 0 and t = 1", bool(0 < np.argmax(values) < 8))
-    finding(f"{TITLES[name]}: the unshrunk set (t = 1) is the most likely of all t", int(np.argmin(values)), 8)
     finding(
-        f"{TITLES[name]}: the largest change is the last step (t = 0.875 to 1)",
-        int(np.argmax(np.abs(np.diff(values)))),
-        7,
+        f"{TITLES[name]}: the most likely t (the unshrunk set is t = 1)", float(shrink_factors[np.argmin(values)]), 1.0
+    )
+    largest_step = int(np.argmax(np.abs(np.diff(values))))
+    finding(
+        f"{TITLES[name]}: the largest change between neighbouring t is the last one, from t",
+        float(shrink_factors[largest_step]),
+        0.875,
     )
 
 # %% [markdown]
