@@ -64,7 +64,7 @@ notebook-test: $(STAMP)
 BOOK_WORKERS ?= 2
 book-check: $(STAMP)
 	rm -f build/executed/*.timing.txt
-	CHAPTERS="$(CHAPTERS)" OMP_NUM_THREADS=1 $(PY) -m pytest -p no:cacheprovider -v -n $(BOOK_WORKERS) --dist worksteal book/test_quick_book.py
+	CHAPTERS="$(CHAPTERS)" OMP_NUM_THREADS=1 $(PY) -m pytest -p no:cacheprovider -v -n $(BOOK_WORKERS) --dist loadgroup book/test_quick_book.py
 	@cat build/executed/*.timing.txt
 
 # The book as a static website from the committed notebooks (never re-executed): build/book/index.html.

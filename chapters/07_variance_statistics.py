@@ -98,6 +98,10 @@ for (name, split), (mean_map, _) in moments.items():
 variance_sums = {key: variance_map.sum(axis=(0, 1)) for key, (_, variance_map) in moments.items()}
 for (name, split), sums in variance_sums.items():
     print(f"{TITLES[name]:16s} {split:5s} variance sums per channel: {', '.join(f'{value:.1f}' for value in sums)}")
+finding(
+    "MNIST's variance sum is smaller than FashionMNIST's in both splits",
+    bool(all(variance_sums["mnist", split][0] < variance_sums["fashion_mnist", split][0] for split in data.SPLITS)),
+)
 
 # %% [markdown]
 # For the 28×28 pair MNIST's sum is smaller than FashionMNIST's, in both splits, which is the
@@ -345,6 +349,10 @@ plots.show(fig)
 # NBVAL_CHECK_OUTPUT
 finding("graying lowers the mean BPD of the test images", bool(gray_bpd.mean() < colour_bpd.mean()))
 finding("graying lowers the BPD of more than 90% of the images", bool(np.mean(gray_bpd < colour_bpd) > 0.9))
+print(f"mean BPD drop from graying: {colour_bpd.mean() - gray_bpd.mean():.2f} bits per dimension")
+finding(
+    "the mean drop is between 0.8 and 1.2 bits per dimension", bool(0.8 < colour_bpd.mean() - gray_bpd.mean() < 1.2)
+)
 
 # %% [markdown]
 # Graying lowers the BPD of almost every test image, by about a bit per dimension on average
