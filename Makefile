@@ -59,13 +59,10 @@ notebook-test: $(STAMP)
 	OOD_PROFILE=smoke $(PY) -m pytest --nbval-lax chapters/
 
 # Re-execute the committed quick notebooks (never training: OOD_TRAIN=never) and compare; CHAPTERS="04 08" for some.
-# Two chapters at a time, one thread each: faster on 2 cores than one chapter on two threads, and it shows
-# that the checked cells do not depend on the thread count.
-BOOK_WORKERS ?= 2
+# Two groups of chapters at once, one thread each: faster on 2 cores than one chapter on two threads,
+# and it shows that the checked cells do not depend on the thread count.
 book-check: $(STAMP)
-	rm -f build/executed/*.timing.txt
-	CHAPTERS="$(CHAPTERS)" OMP_NUM_THREADS=1 $(PY) -m pytest -p no:cacheprovider -v -n $(BOOK_WORKERS) --dist loadgroup book/test_quick_book.py
-	@cat build/executed/*.timing.txt
+	CHAPTERS="$(CHAPTERS)" $(PY) scripts/check_book.py
 
 # The book as a static website from the committed notebooks (never re-executed): build/book/index.html.
 book: $(STAMP)

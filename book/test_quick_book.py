@@ -9,9 +9,10 @@ checkpoint fails at once instead of training), writes the result to
 - a checked cell (``# NBVAL_CHECK_OUTPUT``) prints anything other than the committed notebook;
 - the prose states a decimal figure the fresh outputs do not print (``scripts/book_checks.py``).
 
-Run with ``make book-check`` (part of ``make test``): two chapters at a time with one thread each
-(``OMP_NUM_THREADS=1``), which also proves that the checked cells do not depend on the thread
-count the committed notebooks were executed with; ``CHAPTERS="04 08"`` limits it to some chapters.
+Run with ``make book-check`` (part of ``make test``), which is ``scripts/check_book.py``: two groups
+of chapters at once, one thread each (``OMP_NUM_THREADS=1``), which also proves that the checked
+cells do not depend on the thread count the committed notebooks were executed with;
+``make book-check CHAPTERS="04 08"`` runs only some chapters.
 """
 
 from __future__ import annotations
@@ -34,18 +35,10 @@ import book_checks  # noqa: E402
 
 EXECUTED_DIR = REPO_ROOT / "build" / "executed"
 CELL_TIMEOUT_S = 1800
-# `make book-check` runs two workers (pytest-xdist, --dist loadgroup). Measured on one thread each
-# (2026-12-01): 08 629 s, 04 277 s, 05 313 s, 06 149 s, 07 110 s, 00-03 85 s together; so 08 and 06
-# share one worker (778 s) and the rest the other (785 s).
-WORKER_OF_CHAPTER = {"08": "a", "06": "a"}
 NOTEBOOKS = [
     path
     for path in sorted(book_checks.CHAPTER_DIR.glob("[0-9][0-9]_*.ipynb"))
     if not os.environ.get("CHAPTERS") or any(path.stem.startswith(p) for p in os.environ["CHAPTERS"].split())
-]
-NOTEBOOK_PARAMS = [
-    pytest.param(path, id=path.stem, marks=pytest.mark.xdist_group(WORKER_OF_CHAPTER.get(path.stem[:2], "b")))
-    for path in NOTEBOOKS
 ]
 
 
@@ -84,7 +77,7 @@ def cell_seconds(notebook: nbformat.NotebookNode) -> list[tuple[float, int]]:
     return durations
 
 
-@pytest.mark.parametrize("notebook_path", NOTEBOOK_PARAMS)
+@pytest.mark.parametrize("notebook_path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
 def test_chapter_reproduces(notebook_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OOD_PROFILE", os.environ.get("OOD_BOOK_PROFILE", "quick"))
     monkeypatch.setenv("OOD_TRAIN", "never")  # the kernel inherits this environment
