@@ -70,13 +70,15 @@ book: $(STAMP)
 
 # Every chapter page in headless Chromium: loads, images, MathJax, navigation (needs chromium + chromium-driver).
 # Without Chromium a reader's `make test` ends here with how to install it; under CI (which installs it) it fails.
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
 book-test: book
-	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then \
 	  $(PY) -m pytest -q book/test_browser.py; \
 	elif [ -n "$$CI" ]; then \
 	  echo "book-test: Chromium is missing under CI; .ci/run should have installed chromium and chromium-driver." >&2; exit 1; \
 	else \
-	  echo "book-test: SKIPPED (no /usr/bin/chromium): everything else passed; to run the browser test too:" \
+	  echo "book-test: SKIPPED (no $(CHROMIUM)): everything else passed; to run the browser test too:" \
 	    "sudo apt-get install chromium chromium-driver (Debian/Ubuntu), then make book-test."; \
 	fi
 
