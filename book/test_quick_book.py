@@ -32,14 +32,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 import book_checks  # noqa: E402
+from execute_chapters import chapter_sources, run_in_chapter_dir  # noqa: E402
 
 EXECUTED_DIR = REPO_ROOT / "build" / "executed"
 CELL_TIMEOUT_S = 1800
-NOTEBOOKS = [
-    path
-    for path in sorted(book_checks.CHAPTER_DIR.glob("[0-9][0-9]_*.ipynb"))
-    if not os.environ.get("CHAPTERS") or any(path.stem.startswith(p) for p in os.environ["CHAPTERS"].split())
-]
+NOTEBOOKS = [source.with_suffix(".ipynb") for source in chapter_sources(os.environ.get("CHAPTERS", "").split())]
 
 
 def execute_fresh(committed: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -48,16 +45,8 @@ def execute_fresh(committed: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    client = nbclient.NotebookClient(
-        notebook,
-        timeout=CELL_TIMEOUT_S,
-        record_timing=True,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(book_checks.CHAPTER_DIR)}},
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],
-    )
     try:
-        client.execute()
+        run_in_chapter_dir(notebook, CELL_TIMEOUT_S)
     except nbclient.exceptions.CellExecutionError as error:
         pytest.fail(f"a cell failed (partial notebook not written):\n{error}", pytrace=False)
     return notebook

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import configparser
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
+@functools.cache
 def _sanitizers() -> list[tuple[re.Pattern[str], str]]:
     """The (regex, replacement) pairs of ``chapters/sanitize.cfg``, in file order."""
     parser = configparser.ConfigParser(interpolation=None)

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from execute_chapters import chapter_sources
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXECUTED_DIR = REPO_ROOT / "build" / "executed"
 LONG_GROUP = ("08", "06")
@@ -28,7 +30,7 @@ def chapter_groups(prefixes: list[str]) -> list[list[str]]:
     """The chapter prefixes each pytest process runs: the requested ones together, else the two balanced groups."""
     if prefixes:
         return [prefixes]
-    chapters = sorted(path.stem[:2] for path in (REPO_ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    chapters = [source.stem[:2] for source in chapter_sources([])]
     long_group = [chapter for chapter in chapters if chapter in LONG_GROUP]
     return [group for group in (long_group, [c for c in chapters if c not in LONG_GROUP]) if group]
 

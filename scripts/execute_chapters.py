@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jupytext
 import nbclient
+import nbformat
 
 CHAPTER_DIR = Path(__file__).resolve().parent.parent / "chapters"
 
@@ -25,21 +26,29 @@ def chapter_sources(prefixes: list[str]) -> list[Path]:
     return sources
 
 
+def run_in_chapter_dir(notebook: nbformat.NotebookNode, timeout_s: int) -> None:
+    """Execute ``notebook`` in place, as a chapter: in the chapters directory, each cell's timing recorded.
+
+    Raises ``nbclient.exceptions.CellExecutionError`` at the first cell that fails.
+    """
+    nbclient.NotebookClient(
+        notebook,
+        timeout=timeout_s,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(CHAPTER_DIR)}},
+        record_timing=True,
+        # The local kernel's start-up warning about unencrypted TCP on localhost is noise here.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    ).execute()
+
+
 def execute(source: Path, timeout_s: int) -> float:
     """Run ``source`` as a notebook in the chapters directory; write the paired ``.ipynb``; return seconds."""
     notebook = jupytext.read(source)
     notebook.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     start = time.perf_counter()
-    client = nbclient.NotebookClient(
-        notebook,
-        timeout=timeout_s,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(CHAPTER_DIR)}},
-        # The local kernel's start-up warning about unencrypted TCP on localhost is noise here.
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],
-    )
-    client.execute()
+    run_in_chapter_dir(notebook, timeout_s)
     jupytext.write(notebook, source.with_suffix(".ipynb"))
     return time.perf_counter() - start
 

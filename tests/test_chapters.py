@@ -12,6 +12,9 @@ import pytest
 
 CHAPTER_DIR = Path(__file__).resolve().parent.parent / "chapters"
 SOURCES = sorted(CHAPTER_DIR.glob("[0-9][0-9]_*.py"))
+sys.path.insert(0, str(CHAPTER_DIR.parent / "scripts"))
+
+import book_checks  # noqa: E402
 
 
 def test_chapters_exist() -> None:
@@ -31,21 +34,12 @@ def test_notebook_matches_source(source: Path) -> None:
 
 @pytest.mark.parametrize("source", SOURCES, ids=[path.stem for path in SOURCES])
 def test_notebook_is_executed_with_profile_and_run_time(source: Path) -> None:
-    notebook = jupytext.read(source.with_suffix(".ipynb"))
-    printed = "".join(
-        output.get("text", "")
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for output in cell.get("outputs", [])
-    )
+    notebook = book_checks.read_notebook(source.with_suffix(".ipynb"))
+    printed = "".join(book_checks.cell_text(cell) for cell in notebook.cells if cell.cell_type == "code")
     assert "Profile: " in printed and "Chapter run time: " in printed, f"{source.stem} has no executed outputs"
 
 
 # --- What the committed notebooks may not carry (the fresh quick re-execution is book/test_quick_book.py).
-
-sys.path.insert(0, str(CHAPTER_DIR.parent / "scripts"))
-
-import book_checks  # noqa: E402
 
 NOTEBOOKS = [source.with_suffix(".ipynb") for source in SOURCES]
 ABSOLUTE_PATH = re.compile(r"(?:^|[\s(='\"])(/[\w.-]+){2,}")
