@@ -1,0 +1,148 @@
+r"""Percentile bootstrap intervals over images: means, mean differences, AUROCs and their differences.
+
+A resample draws each set's images with replacement, as many as the set has; the statistic is
+recomputed on it, and the interval is the (1 - level)/2 and (1 + level)/2 percentiles of the
+resampled statistics. Resamples are represented by *counts* (how often each image was drawn),
+so a mean is ``counts @ values / n`` and an AUROC is the Mann-Whitney statistic with weights:
+
+.. math::
+
+    \mathrm{AUROC} = \frac{1}{n_\mathrm{in} n_\mathrm{out}} \sum_{i, j} c_i d_j
+        \left([s_i > t_j] + \tfrac12 [s_i = t_j]\right),
+
+with in-distribution scores :math:`s_i` drawn :math:`c_i` times and OOD scores :math:`t_j`
+drawn :math:`d_j` times (all counts 1 gives scikit-learn's ``roc_auc_score``). A *paired*
+comparison (two models or two scores on the same images) uses the same counts for both, so
+the interval of the difference reflects only how the images were drawn, not two independent draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RESAMPLES = 1000
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A statistic on the data as drawn, and its percentile bootstrap interval [low, high]."""
+
+    estimate: float
+    low: float
+    high: float
+
+    def excludes(self, value: float) -> bool:
+        """True when ``value`` lies outside [low, high] (e.g. 0 for a difference called real)."""
+        return not self.low <= value <= self.high
+
+    def format(self, digits: int = 3) -> str:
+        """``"estimate [low, high]"`` with ``digits`` decimals."""
+        return f"{self.estimate:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+
+
+def _resample_counts(num_items: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    if num_items < 2:
+        raise ValueError(f"a bootstrap needs at least 2 values per set, got {num_items}")
+    draws = rng.integers(0, num_items, (n_resamples, num_items))
+    return np.stack([np.bincount(row, minlength=num_items) for row in draws]).astype(np.float64)
+
+
+def _interval(estimate: float, resampled: np.ndarray, level: float) -> Interval:
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    tail = 100.0 * (1.0 - level) / 2.0
+    low, high = np.percentile(resampled, [tail, 100.0 - tail])
+    return Interval(float(estimate), float(low), float(high))
+
+
+def _finite(values: np.ndarray, name: str) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} must be finite; clip or drop infinite values first")
+    return values
+
+
+def bootstrap_mean(values: np.ndarray, n_resamples: int = RESAMPLES, level: float = 0.95, seed: int = 0) -> Interval:
+    """Interval of the mean of ``values`` (one per image). Paired differences: pass ``a - b``."""
+    values = _finite(values, "values")
+    counts = _resample_counts(len(values), n_resamples, np.random.default_rng(seed))
+    return _interval(values.mean(), counts @ values / len(values), level)
+
+
+def bootstrap_mean_difference(
+    first: np.ndarray, second: np.ndarray, n_resamples: int = RESAMPLES, level: float = 0.95, seed: int = 0
+) -> Interval:
+    """Interval of ``mean(first) - mean(second)`` for two independent sets, each resampled on its own."""
+    first, second = _finite(first, "first"), _finite(second, "second")
+    rng = np.random.default_rng(seed)
+    first_counts = _resample_counts(len(first), n_resamples, rng)
+    second_counts = _resample_counts(len(second), n_resamples, rng)
+    resampled = first_counts @ first / len(first) - second_counts @ second / len(second)
+    return _interval(first.mean() - second.mean(), resampled, level)
+
+
+def weighted_auroc(
+    in_scores: np.ndarray, out_scores: np.ndarray, in_counts: np.ndarray, out_counts: np.ndarray
+) -> np.ndarray:
+    """AUROC (higher score = in-distribution) for each row of counts: shape (R, n_in), (R, n_out) -> (R,)."""
+    order = np.argsort(out_scores, kind="stable")
+    sorted_out = out_scores[order]
+    below = np.searchsorted(sorted_out, in_scores, side="left")
+    up_to = np.searchsorted(sorted_out, in_scores, side="right")
+    cumulative = np.concatenate([np.zeros((len(out_counts), 1)), np.cumsum(out_counts[:, order], axis=1)], axis=1)
+    wins = cumulative[:, below] + 0.5 * (cumulative[:, up_to] - cumulative[:, below])
+    return (in_counts * wins).sum(axis=1) / (in_counts.sum(axis=1) * out_counts.sum(axis=1))
+
+
+def _auroc_resamples(
+    in_scores: np.ndarray, out_scores: np.ndarray, in_counts: np.ndarray, out_counts: np.ndarray, chunk: int = 100
+) -> np.ndarray:
+    return np.concatenate(
+        [
+            weighted_auroc(in_scores, out_scores, in_counts[start : start + chunk], out_counts[start : start + chunk])
+            for start in range(0, len(in_counts), chunk)
+        ]
+    )
+
+
+def bootstrap_auroc(
+    in_scores: np.ndarray, out_scores: np.ndarray, n_resamples: int = RESAMPLES, level: float = 0.95, seed: int = 0
+) -> Interval:
+    """Interval of the AUROC of one score, the in-distribution and OOD images resampled separately."""
+    in_scores, out_scores = _finite(in_scores, "in_scores"), _finite(out_scores, "out_scores")
+    rng = np.random.default_rng(seed)
+    in_counts = _resample_counts(len(in_scores), n_resamples, rng)
+    out_counts = _resample_counts(len(out_scores), n_resamples, rng)
+    ones_in, ones_out = np.ones((1, len(in_scores))), np.ones((1, len(out_scores)))
+    estimate = weighted_auroc(in_scores, out_scores, ones_in, ones_out)[0]
+    return _interval(estimate, _auroc_resamples(in_scores, out_scores, in_counts, out_counts), level)
+
+
+def bootstrap_auroc_difference(
+    in_first: np.ndarray,
+    out_first: np.ndarray,
+    in_second: np.ndarray,
+    out_second: np.ndarray,
+    n_resamples: int = RESAMPLES,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """Interval of AUROC(first) - AUROC(second), two scores of the *same* images (paired resamples)."""
+    in_first, out_first = _finite(in_first, "in_first"), _finite(out_first, "out_first")
+    in_second, out_second = _finite(in_second, "in_second"), _finite(out_second, "out_second")
+    if in_first.shape != in_second.shape or out_first.shape != out_second.shape:
+        raise ValueError("a paired difference needs both scores on the same images: the set sizes differ")
+    rng = np.random.default_rng(seed)
+    in_counts = _resample_counts(len(in_first), n_resamples, rng)
+    out_counts = _resample_counts(len(out_first), n_resamples, rng)
+    ones_in, ones_out = np.ones((1, len(in_first))), np.ones((1, len(out_first)))
+    estimate = (
+        weighted_auroc(in_first, out_first, ones_in, ones_out)[0]
+        - weighted_auroc(in_second, out_second, ones_in, ones_out)[0]
+    )
+    resampled = _auroc_resamples(in_first, out_first, in_counts, out_counts) - _auroc_resamples(
+        in_second, out_second, in_counts, out_counts
+    )
+    return _interval(estimate, resampled, level)
