@@ -1,0 +1,61 @@
+"""Variance-lowering interventions: what they change and what they leave alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ood_lib import data, stats
+from ood_lib.data import interventions
+
+
+def images(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, shape).astype(np.uint8)
+
+
+def test_shrinking_scales_the_variance_by_t_squared_and_keeps_integers() -> None:
+    x_uint8 = images((2000, 4, 4, 1))
+    shrunk = interventions.shrink_toward(x_uint8, 0.5)
+    assert shrunk.dtype == np.uint8
+    ratio = stats.variance_sums(shrunk) / stats.variance_sums(x_uint8)
+    assert ratio == pytest.approx([0.25], rel=0.02)  # rounding adds about 1/12 per pixel
+    np.testing.assert_array_equal(interventions.shrink_toward(x_uint8, 1.0), x_uint8)
+    assert len(np.unique(interventions.shrink_toward(x_uint8, 0.0, centre=128.0))) == 1
+
+
+def test_foreground_only_shrinking_leaves_the_background_untouched() -> None:
+    x_uint8 = images((50, 6, 6, 1))
+    x_uint8[::2, :2] = 0  # a background in half the images, so the mean image there is grey
+    shrunk = interventions.shrink_toward(x_uint8, 0.5, foreground_only=True)
+    assert (shrunk[::2, :2] == 0).all()
+    moved = x_uint8 != 0
+    assert (shrunk[moved] != x_uint8[moved]).any()
+    assert (interventions.shrink_toward(x_uint8, 0.5)[::2, :2] != 0).all()  # the plain shrink greys the background
+
+
+def test_desaturation_interpolates_between_colour_and_gray() -> None:
+    x_uint8 = images((20, 5, 5, 3))
+    np.testing.assert_array_equal(interventions.desaturate(x_uint8, 0.0), x_uint8)
+    gray = interventions.desaturate(x_uint8, 1.0)
+    np.testing.assert_array_equal(gray, np.repeat(data.to_grayscale(x_uint8), 3, axis=-1))
+    half = interventions.desaturate(x_uint8, 0.5).astype(int)
+    assert (half[..., 0] != half[..., 1]).any()  # channels stay distinct
+    chroma = np.abs(x_uint8.astype(int) - gray.astype(int)).mean()
+    assert np.abs(half - gray.astype(int)).mean() == pytest.approx(chroma / 2, rel=0.05)
+
+
+def test_copy_channel_makes_three_equal_channels_from_one() -> None:
+    x_uint8 = images((3, 4, 4, 3))
+    copied = interventions.copy_channel(x_uint8, 1)
+    assert (copied == x_uint8[..., 1:2]).all()
+
+
+def test_bad_inputs_get_clear_errors() -> None:
+    with pytest.raises(ValueError, match="uint8"):
+        interventions.shrink_toward(np.zeros((2, 3, 3, 1)), 0.5)
+    with pytest.raises(ValueError, match="shrink factor"):
+        interventions.shrink_toward(images((2, 3, 3, 1)), 1.5)
+    with pytest.raises(ValueError, match="RGB"):
+        interventions.desaturate(images((2, 3, 3, 1)), 0.5)
+    with pytest.raises(ValueError, match="channel"):
+        interventions.copy_channel(images((2, 3, 3, 3)), 3)
