@@ -4,7 +4,7 @@ project = "ood-textbook"
 author = "the ood-textbook authors"
 copyright = "2026, the ood-textbook authors"
 
-extensions = ["myst_nb", "sphinx-mathjax-offline"]  # MathJax served from the site itself: reads offline
+extensions = ["myst_nb", "sphinx_design", "sphinx-mathjax-offline"]  # MathJax served from the site: reads offline
 nb_execution_mode = "off"  # the committed notebooks are executed in `quick`; never re-run them here
 nb_output_stderr = "remove"  # progress bars and warnings go to stderr; the book shows results
 myst_enable_extensions = ["dollarmath", "amsmath"]

@@ -1,7 +1,8 @@
 """The built book in a real browser (Debian's headless Chromium through Selenium and the system chromedriver).
 
 For every chapter page: it loads without console errors, every image has loaded, MathJax has
-typeset the equations and no raw ``$$`` is left, and "next" leads to the following chapter.
+typeset the equations and no raw ``$$`` is left, "next" leads to the following chapter, and every
+exercise hint starts collapsed and opens on a click.
 Run by ``make book-test`` (part of ``make test``) after ``make book``; saves a screenshot of one
 chapter page as ``build/book_screenshot.png``.
 """
@@ -15,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -93,6 +95,26 @@ def test_chapter_page_renders(page: str, site: str, browser: webdriver.Chrome) -
     if page.startswith("06"):
         browser.get(f"{site}/chapters/{page}")
         browser.save_screenshot(str(ROOT / "build" / "book_screenshot.png"))
+
+
+def hints_in_source(page: str) -> int:
+    notebook = nbformat.read(ROOT / "chapters" / Path(page).with_suffix(".ipynb"), as_version=4)
+    return sum(cell.source.count("*Hint:") for cell in notebook.cells if cell.cell_type == "markdown")
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_hints_start_hidden_and_open_on_click(page: str, site: str, browser: webdriver.Chrome) -> None:
+    browser.get(f"{site}/chapters/{page}")
+    dropdowns = browser.find_elements("css selector", "details.sd-dropdown")
+    assert len(dropdowns) == hints_in_source(page), f"{page}: every *Hint: ...* should be one collapsed dropdown"
+    for dropdown in dropdowns:
+        body = dropdown.find_element("css selector", ".sd-summary-content")
+        assert dropdown.get_attribute("open") is None and not body.is_displayed(), f"{page}: a hint is visible"
+    if dropdowns:
+        summary = dropdowns[0].find_element("css selector", "summary")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
+        summary.click()
+        assert dropdowns[0].find_element("css selector", ".sd-summary-content").is_displayed()
 
 
 def test_landing_page_links_every_chapter(site: str, browser: webdriver.Chrome) -> None:

@@ -5,12 +5,15 @@ python scripts/build_book.py [OUTPUT_DIR]      # default build/book; open OUTPUT
 Assembles a Sphinx source tree in ``build/book_src``: the landing page from the README's
 introduction and chapter table, every ``chapters/NN_*.ipynb`` in order (found by glob, so a
 new chapter appears without editing a list), each with download links to its ``.ipynb`` and
-``.py`` added at the top; then runs ``sphinx-build -W`` (warnings are errors: broken
-references, missing images). Fails first if a notebook has no outputs or was not executed.
+``.py`` added at the top and every exercise's ``*Hint: ...*`` turned into a collapsed dropdown
+(sphinx-design), so a reader tries the exercise before opening the hint; then runs
+``sphinx-build -W`` (warnings are errors: broken references, missing images). Fails first if a
+notebook has no outputs or was not executed.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +23,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "build" / "book_src"
+LIST_ITEM = re.compile(r"^(\s*)(\d+\.|[-*+])\s+")
+HINT = re.compile(r"\s*\*Hint:\s*(.*?)\*\s*$", re.DOTALL)
 
 
 def chapter_notebooks() -> list[Path]:
@@ -34,6 +39,38 @@ def check_executed(notebook: nbformat.NotebookNode, path: Path) -> None:
         cell.get("execution_count") is None for cell in code_cells
     ):
         raise SystemExit(f"{path.name} has code cells that were never executed: run `make chapters` first.")
+
+
+def list_blocks(markdown: str) -> list[tuple[int, str]]:
+    """Split markdown into (marker width, text) blocks: one per list item with its indented lines, 0 for others."""
+    blocks: list[tuple[int, list[str]]] = []
+    for line in markdown.split("\n"):
+        match = LIST_ITEM.match(line)
+        if match:
+            blocks.append((len(match.group(0)), [line]))
+        elif blocks and blocks[-1][0] and line.strip() and line.startswith(" "):
+            blocks[-1][1].append(line)
+        else:
+            blocks.append((0, [line]))
+    return [(width, "\n".join(block)) for width, block in blocks]
+
+
+def collapse_hints(markdown: str) -> str:
+    """Move a list item's closing ``*Hint: ...*`` into a collapsed dropdown under that item.
+
+    The hint must end its item (the exercises' convention); other emphasis is left alone.
+    """
+    out = []
+    for width, text in list_blocks(markdown):
+        hint = HINT.search(text) if width else None
+        if hint is None:
+            out.append(text)
+            continue
+        pad = " " * width
+        body = " ".join(part.strip() for part in hint.group(1).split("\n"))
+        body = body[:1].upper() + body[1:]
+        out.append(f"{text[: hint.start()]}\n\n{pad}```{{dropdown}} Hint\n{pad}{body}\n{pad}```\n")
+    return "\n".join(out)
 
 
 def landing_page() -> str:
@@ -70,6 +107,9 @@ def assemble() -> None:
     for path in chapter_notebooks():
         notebook = nbformat.read(path, as_version=4)
         check_executed(notebook, path)
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown" and "*Hint:" in cell.source:
+                cell.source = collapse_hints(cell.source)
         source = path.with_suffix(".py")
         links = (
             f"*Download this chapter:* {{download}}`{path.name} <../downloads/{path.name}>` (executed notebook) · "
