@@ -691,13 +691,12 @@ finding(
 #
 # $$\sum_{j=1}^D \log \|J_f(x)\, e_j\| \;\le\; D \log s_{\max}(J_f(x)) \;\le\; D \log L .$$
 #
-# A high-likelihood flow *must* be locally expansive, with a large Lipschitz constant.
+# A large volume term *requires* local expansion, a large Lipschitz constant.
 # Two slips in the appendix are worth knowing when reading it next to this chapter:
 #
-# - it calls $e_j$ an *eigenvector* (of the Jacobian). It is a standard basis vector, a column
-#   selector; the step $\|J e_j\| \le L$ needs only $\|e_j\| = 1$, and a Jacobian's eigenvectors are
-#   in general neither basis vectors nor bounded by its eigenvalues (for a non-symmetric $J$ the
-#   eigenvalues do not bound $\|J v\|$);
+# - it calls $e_j$ an *eigenvector*. It is a standard basis vector, a column selector, and in
+#   general not an eigenvector of $J$; nor is one needed: the step $\|J e_j\| \le L$ uses only
+#   $\|e_j\| = 1$ (and for a non-symmetric $J$ the eigenvalues would not bound $\|J v\|$ anyway);
 # - its footnote 3 bounds the determinant by the Frobenius norm, $|\det J| \le \|J\|_F$. That is
 #   false: $J = 2I$ in $D = 2$ has $\det J = 4$ but $\|J\|_F = 2\sqrt 2$ (printed below), and the
 #   trained 2-D flow of section 4 breaks it at most of its data points (printed). The correct
@@ -707,8 +706,8 @@ finding(
 # The chain checked at random inputs of random layers, the tiny Glow and the trained 2-D flow
 # ($s_{\max}$ is the spectral norm of the Jacobian at that input; for the linear layers ActNorm
 # and 1×1 conv it *is* the Lipschitz constant). The chain is a theorem, so these are code
-# sanity checks; the counterexample, the count on the trained flow and its expansiveness at
-# the data are the checks that could have come out otherwise:
+# sanity checks, and so is the arithmetic of the counterexample; the count on the trained flow
+# and its expansiveness at the data are the checks that could have come out otherwise:
 
 
 # %%
