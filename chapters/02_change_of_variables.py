@@ -1111,7 +1111,10 @@ finding("the split priors' sum of log sigma varies with the input (by more than 
 # constant; booked as a flow step, it would make CV-Glow's volume term vary with $x$. Its
 # spread over the eight inputs above is 53.078 nats, against 0.0 for $\log|\det J|$. This is a
 # small *untrained* CV-Glow with perturbed random parameters (the chapter loads no trained
-# model): it shows the structure, not the size of the effect in a trained CV-Glow. Chapters 05
+# model): it shows the structure, not the size of the effect in a trained CV-Glow. At Glow's
+# own initialisation the split priors are standard normals (zero-initialised convolutions) and
+# this spread is 0; training, replaced here by a random perturbation, is what makes $\sigma$
+# depend on $h$. Chapters 05
 # and 06 build on CV-Glow: there "the volume term is constant" means this bookkeeping, and the
 # input dependence of $\sigma(h)$ is part of the latent term they analyse. The paper's
 # second-order analysis takes the latent density to be a spherical Gaussian
