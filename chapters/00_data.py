@@ -365,8 +365,8 @@ if subset_inside:
 # - MNIST has a lower pixel mean and standard deviation than FashionMNIST, and far more
 #   exactly-zero pixels: its smaller spread is the mass at 0, not narrower ink (its non-zero
 #   pixels are the more spread). Keep that in mind when a FashionMNIST model prefers MNIST.
-# - MNIST's per-pixel variances sum to 52.3 against FashionMNIST's 67.7, all of the difference
-#   coming from the outer frame; in the centre MNIST varies more.
+# - MNIST's per-pixel variances sum to 52.3 against FashionMNIST's 67.7: the outer frame's
+#   deficit (-20.6) is more than the whole difference (-15.4), and in the centre MNIST varies more.
 # - The CIFAR-10 subset's per-channel variance sums agree with the paper's full-data sums
 #   within their bootstrap intervals; SVHN's cannot be measured here.
 
