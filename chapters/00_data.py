@@ -24,8 +24,9 @@
 #
 # and the surprise is that the model gives the *other* data set the higher likelihood.
 # Before any model, this chapter looks at the data themselves: where they come from, how
-# many images and classes there are, and the first- and second-order pixel statistics that
-# chapter 07 will show to be what the likelihood mostly responds to.
+# many images and classes there are, and the first- and second-order pixel statistics on
+# which the paper's second-order argument (chapter 06) rests and which chapter 07 measures
+# in detail.
 #
 # **Where the files come from.** `ood_lib.data` knows each data set's official release files,
 # their URLs and md5 sums. `load(name, split)` verifies the md5 of each official file (or
@@ -49,8 +50,8 @@ profile = chapter_header("00 · The data sets")
 # ## What is on this machine
 #
 # The header above lists the paper's four data sets and a fifth, the **CIFAR-10 subset**, and
-# whether they are present. CIFAR-10 and SVHN are ~160 MB and ~180 MB of downloads; `make data`
-# fetches and verifies everything. The test machines of this project have no internet, so
+# whether they are present. `make data` fetches and verifies everything (the cell below names
+# the official files of whatever is absent). The test machines of this project have no internet, so
 # there MNIST and FashionMNIST (exact copies of the official files) are present, the full
 # CIFAR-10 and SVHN are absent and their cells say so, and the CIFAR-10 subset is present: the
 # first 4000 training and first 1000 test images of CIFAR-10 in the official order, exact
@@ -122,8 +123,11 @@ plots.show(fig)
 #
 # With pixels scaled to $[0, 1]$ by $1/255$, the mean $\mu = \frac{1}{ND}\sum_{n,d} x_{n,d}$
 # and standard deviation over every pixel of the training split are the familiar
-# normalisation constants (MNIST 0.1307 / 0.3081, FashionMNIST 0.2860 / 0.3530). The paper's
-# argument (chapters 06-07) is about *second* moments: it predicts that the data set with the
+# normalisation constants (MNIST 0.1307 / 0.3081, FashionMNIST 0.2860 / 0.3530). This is the
+# only place the book divides by 255, so that these constants come out as everyone quotes
+# them; from the per-pixel statistics below on, pixels are divided by 256, the scale the
+# models see (chapter 01), and a mean on that scale is the same number times 255/256. The paper's
+# argument (chapter 06, measured in chapter 07) is about *second* moments: it predicts that the data set with the
 # smaller spread of pixel values gets the higher likelihood, a claim the later chapters test.
 
 # %%
@@ -151,9 +155,9 @@ for name in ("cifar10", "svhn", "cifar10_subset"):
         print(f"{data.get_spec(name).title:22s} train {colour}: mean {mean:.4f} std {std:.4f}")
 
 # %% [markdown]
-# MNIST's pixels are darker on average *and* less spread than FashionMNIST's (the finding
-# above), and most of an MNIST image is exactly 0, the background (the check below). The histogram of pixel values shows it; note the
-# logarithmic count axis.
+# MNIST's pixels are darker on average and their pooled standard deviation is smaller (the
+# finding above). The histogram of pixel values (note the logarithmic count axis) shows where
+# that comes from; the cell after it puts numbers on three ranges of values.
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 3.2))
@@ -170,14 +174,44 @@ plots.show(fig)
 
 # %%
 # NBVAL_CHECK_OUTPUT
+value_ranges = {"0": (0, 0), "1-249": (1, 249), "250-255": (250, 255)}
+range_fraction, ink_std = {}, {}
 for name in ("fashion_mnist", "mnist"):
-    x_uint8 = data.load(name, "test")[0]
-    print(f"{data.get_spec(name).title:14s} test: fraction of pixels equal to 0 = {np.mean(x_uint8 == 0):.3f}")
-zero_fraction = {name: np.mean(data.load(name, "test")[0] == 0) for name in ("fashion_mnist", "mnist")}
+    pixels = data.load(name, "test")[0].ravel()
+    range_fraction[name] = {
+        label: float(np.mean((pixels >= lo) & (pixels <= hi))) for label, (lo, hi) in value_ranges.items()
+    }
+    ink_std[name] = float((pixels[pixels > 0] / 255.0).std())
+    print(
+        f"{data.get_spec(name).title:14s} test: fraction of pixels "
+        + ", ".join(f"{label}: {fraction:.3f}" for label, fraction in range_fraction[name].items())
+        + f"; std of the non-zero pixels (/255) {ink_std[name]:.3f}"
+    )
+fashion_fraction, mnist_fraction = range_fraction["fashion_mnist"], range_fraction["mnist"]
 finding(
     "most of MNIST's test pixels are exactly 0, more than FashionMNIST's",
-    bool(zero_fraction["mnist"] > 0.5 and zero_fraction["fashion_mnist"] < zero_fraction["mnist"]),
+    bool(mnist_fraction["0"] > 0.5 and fashion_fraction["0"] < mnist_fraction["0"]),
 )
+finding(
+    "MNIST has under half FashionMNIST's share of mid-grey values 1-249",
+    bool(mnist_fraction["1-249"] < 0.5 * fashion_fraction["1-249"]),
+)
+finding(
+    "MNIST has a larger share of near-white values 250-255",
+    bool(mnist_fraction["250-255"] > fashion_fraction["250-255"]),
+)
+finding(
+    "the non-zero pixels are MORE spread in MNIST than in FashionMNIST",
+    bool(ink_std["mnist"] > ink_std["fashion_mnist"]),
+)
+
+# %% [markdown]
+# The histogram does not show "less spread" as such. It shows three differences: MNIST has far
+# more zeros (a fraction 0.807 of its pixels against 0.500), far fewer mid-grey values (0.117
+# against 0.487) and more near-white ones (0.076 against 0.013): thin saturated strokes on a
+# black background. Among the non-zero pixels MNIST's values are in fact the *more* spread
+# (standard deviation 0.344 against 0.290); its smaller pooled standard deviation comes from the
+# mass at 0 pulling every pixel toward one value.
 
 # %% [markdown]
 # ### Per-pixel means and variances: the paper's quantities
@@ -199,9 +233,11 @@ for row, (name, (mean_map, variance_map)) in enumerate(moments.items()):
 fig.tight_layout()
 plots.show(fig)
 for name, (mean_map, variance_map) in moments.items():
+    pooled_mean_255 = {"fashion_mnist": mean_fashion, "mnist": mean_mnist}[name]
     print(
         f"{data.get_spec(name).title:14s} train: sum of per-pixel variances {variance_map.sum():6.1f}, "
-        f"mean of per-pixel means {mean_map.mean():.3f} (pixels / 256)"
+        f"mean of per-pixel means {mean_map.mean():.4f} (pixels / 256; the pooled mean {pooled_mean_255:.4f} "
+        f"of pixels / 255 times 255/256 is {pooled_mean_255 * 255 / 256:.4f})"
     )
 
 # %%
@@ -211,13 +247,28 @@ centre = (slice(4, 24), slice(4, 24))  # the central 20 x 20 pixels; the rest is
 frame_mask = np.ones((28, 28), dtype=bool)
 frame_mask[centre] = False
 mnist_varies_more = variance_mnist > variance_fashion
-for label, region in (("central 20x20", ~frame_mask), ("outer 4-pixel frame", frame_mask)):
+for label, region in (
+    ("whole image", np.ones((28, 28), dtype=bool)),
+    ("central 20x20", ~frame_mask),
+    ("outer 4-pixel frame", frame_mask),
+):
     print(
         f"{label:19s} sum of per-pixel variances: FashionMNIST {variance_fashion[region].sum():5.1f}, "
-        f"MNIST {variance_mnist[region].sum():5.1f}"
+        f"MNIST {variance_mnist[region].sum():5.1f}, MNIST minus FashionMNIST "
+        f"{variance_mnist[region].sum() - variance_fashion[region].sum():+5.1f}"
+    )
+variance_intervals = {
+    name: stats.bootstrap_variance_sums(data.load(name, "train")[0], n_resamples=100, seed=0)
+    for name in ("fashion_mnist", "mnist")
+}
+for name, (low, high) in variance_intervals.items():
+    print(
+        f"{data.get_spec(name).title:14s} train: whole-image sum {moments[name][1].sum():.1f}, "
+        f"bootstrap 95% interval over images [{low[0]:.1f}, {high[0]:.1f}] (100 resamples)"
     )
 finding(
-    "MNIST's per-pixel variances sum to less than FashionMNIST's", bool(variance_mnist.sum() < variance_fashion.sum())
+    "MNIST's per-pixel variances sum to less than FashionMNIST's, the intervals apart",
+    bool(variance_intervals["mnist"][1][0] < variance_intervals["fashion_mnist"][0][0]),
 )
 finding(
     f"MNIST varies more than FashionMNIST at some positions ({int(mnist_varies_more.sum())} of 784)",
@@ -235,10 +286,75 @@ finding(
 
 # %% [markdown]
 # MNIST varies only in a central blob where strokes fall, and its outer frame is nearly empty
-# (variance sum 2.4 against FashionMNIST's 23.0); FashionMNIST varies over most of the image. Inside the blob MNIST's
-# pixels vary *more* than FashionMNIST's (the brighter variance map, and the central 20 × 20
-# sums above): its total is smaller only because of the nearly empty frame. Both the means and the variances differ, so the paper's
-# expansion (chapter 06) has to keep both its mean term and its variance term for this pair.
+# (variance sum 2.4 against FashionMNIST's 23.0); FashionMNIST varies over most of the image.
+# Inside the central 20 × 20 MNIST's pixels vary *more* than FashionMNIST's (the brighter
+# variance map; the sum is 49.9 against 44.6, a surplus of 5.3), and none of the 230 positions
+# where MNIST varies more lies in the frame. The whole-image difference of 15.4 is the frame's
+# deficit of 20.6 minus that central surplus: by this split, MNIST's total is smaller only
+# because of its nearly empty frame. The two totals are far apart compared with how much they
+# move when the images are resampled (the bootstrap intervals above). Both the means and the
+# variances differ, so the paper's expansion (chapter 06) has to keep both its mean term and
+# its variance term for this pair.
+#
+# ### The 32 × 32 × 3 sets: the paper's per-channel sums
+#
+# The paper's Eq. 6 uses the per-channel sums of per-pixel variances of CIFAR-10 and SVHN
+# (pixels / 256). Only the CIFAR-10 subset is on this machine, so its sums are estimates of the
+# full set's: a bootstrap over images (500 resamples) gives a 95% interval for each channel,
+# treating the subset as a random sample of CIFAR-10. We do not know which split the paper's
+# sums come from, so both splits are shown. Chapter 07 uses these sums in Eq. 6.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+PAPER_VARIANCE_SUMS = {"cifar10": (61.9, 59.2, 68.1), "svhn": (49.6, 52.7, 53.6)}
+subset_inside = []
+if "cifar10_subset" in present:
+    for split in data.SPLITS:
+        x_uint8 = data.load("cifar10_subset", split)[0]
+        sums = stats.variance_sums(x_uint8)
+        low, high = stats.bootstrap_variance_sums(x_uint8, n_resamples=500, seed=0)
+        for channel, colour in enumerate("RGB"):
+            paper = PAPER_VARIANCE_SUMS["cifar10"][channel]
+            subset_inside.append(bool(low[channel] <= paper <= high[channel]))
+            print(
+                f"CIFAR-10 subset {split:5s} {colour}: {sums[channel]:.1f}, 95% interval "
+                f"[{low[channel]:.1f}, {high[channel]:.1f}]; paper's full CIFAR-10 {paper}"
+            )
+else:
+    print("CIFAR-10 subset absent: the paper's CIFAR-10 sums are 61.9, 59.2, 68.1.")
+for name in ("cifar10", "svhn"):
+    if name in present:
+        print(
+            f"{data.get_spec(name).title} train (full set): "
+            + ", ".join(f"{value:.1f}" for value in stats.variance_sums(data.load(name, "train")[0]))
+            + f"; paper {PAPER_VARIANCE_SUMS[name]}"
+        )
+    else:
+        print(
+            f"{data.get_spec(name).title} absent: the paper's sums are "
+            + ", ".join(str(value) for value in PAPER_VARIANCE_SUMS[name])
+            + " (not measured here)"
+        )
+if subset_inside:
+    finding(
+        "the paper's full-CIFAR-10 sums lie inside the subset's 95% intervals, all 3 channels of both splits",
+        bool(all(subset_inside)),
+    )
+
+# %% [markdown]
+# All six of the paper's CIFAR-10 sums lie inside the subset's intervals: the subset is
+# consistent with them, and sampling error alone could explain the differences (the subset's
+# training sums are 61.6, 59.4, 68.3). SVHN's sums (the paper's 49.6, 52.7, 53.6) cannot be
+# checked here.
+#
+# ## Scope: what of the paper this chapter touches
+#
+# | paper | reproduced here? | ours vs paper | why different |
+# |---|---|---|---|
+# | the four data sets (Section 3 and Figure 1's pairs) | MNIST, FashionMNIST in full; CIFAR-10 as a 4000 / 1000 subset; SVHN no | official files, md5-checked | no internet on the test machines; `make data` fetches the rest |
+# | Eq. 6's per-channel variance sums, CIFAR-10 | yes, on the subset | subset train 61.6, 59.4, 68.3 (intervals above) vs 61.9, 59.2, 68.1 | a 4000-image sample; the paper's split is not stated |
+# | Eq. 6's per-channel variance sums, SVHN | no | paper 49.6, 52.7, 53.6 only | SVHN absent |
+# | Figure 10 (per-dimension means and variances of FashionMNIST and MNIST) | as maps and sums here; as histograms in chapter 07 | the paper prints no numbers | - |
 #
 # ## Summary
 #
@@ -247,14 +363,22 @@ finding(
 # - The FashionMNIST → MNIST pair is always available here; CIFAR-10 → SVHN runs wherever the
 #   data can be downloaded.
 # - MNIST has a lower pixel mean and standard deviation than FashionMNIST, and far more
-#   exactly-zero pixels: keep that in mind when a FashionMNIST model prefers MNIST.
+#   exactly-zero pixels: its smaller spread is the mass at 0, not narrower ink (its non-zero
+#   pixels are the more spread). Keep that in mind when a FashionMNIST model prefers MNIST.
+# - MNIST's per-pixel variances sum to 52.3 against FashionMNIST's 67.7: the outer frame's
+#   deficit (-20.6) is more than the whole difference (-15.4), and in the centre MNIST varies more.
+# - The CIFAR-10 subset's per-channel variance sums agree with the paper's full-data sums
+#   within their bootstrap intervals; SVHN's cannot be measured here.
 
 # %% [markdown]
 # ## Exercises
 #
 # 1. Repeat the per-pixel variance sums for the test splits, and for each MNIST digit on its
-#    own. Which digit has the smallest total? *Hint: `data.load` returns the labels;
-#    `ood_lib.stats.per_dimension_moments` returns both maps.*
+#    own. Which digit has the smallest total? Compare your ranking with the per-digit AUROC
+#    of the FashionMNIST Glow, exercise 1 of [chapter 04](04_the_phenomenon.ipynb): is the
+#    digit with the smallest variance sum the one the Glow finds most in-distribution?
+#    *Hint: `data.load` returns the labels; `ood_lib.stats.per_dimension_moments` returns
+#    both maps.*
 # 2. What fraction of MNIST training images has any non-zero pixel in the outermost two rows
 #    and columns? And of FashionMNIST? *Hint: index `x[:, :2]`, `x[:, -2:]`, `x[:, :, :2]`,
 #    `x[:, :, -2:]` and use `.any(axis=(1, 2, 3))`.*
