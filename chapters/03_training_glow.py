@@ -730,7 +730,8 @@ for seed in (0, 1, 2):
             k: v for k, v in glow_fashion.config["train"].items() if k != "seed"
         }
         print(
-            f"seed {seed}: {member.provenance()}; model, data and training settings as seed 0's: {all(same.values())}"
+            f"seed {seed}: {member.provenance()}; training seed {member.config['train']['seed']}, "
+            f"all other model, data and training settings as seed 0's: {all(same.values())}"
         )
     test_bpd, mnist_bpd = (
         scores.bits_per_dim(member.model, images[name, "test"][:n_seed], seed=profile.seed)
