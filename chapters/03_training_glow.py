@@ -57,18 +57,32 @@ profile = chapter_header("03 · Training Glow")
 # 1. **squeeze**: every $2\times2\times C$ block of pixels becomes $1\times1\times4C$
 #    (space to depth), so later layers see larger neighbourhoods;
 # 2. $K$ **steps of flow**, each `ActNorm` (per-channel affine, data-initialised) →
-#    invertible $1\times1$ convolution (a learned invertible channel *mixing*, a generalised
-#    permutation, LU-parametrised) →
+#    invertible $1\times1$ convolution (a learned invertible channel *mixing*, $W = P L (U +
+#    \operatorname{diag} s)$ with a fixed permutation $P$: it generalises the channel
+#    permutations of earlier flows) →
 #    **coupling** (half the channels are shifted and scaled by a CNN of the other half, as in
 #    Glow: 3×3 conv → ActNorm → ReLU → 1×1 conv → ActNorm → ReLU → zero-initialised 3×3 conv;
 #    *additive* coupling shifts only: the constant-volume CV-Glow of chapter 05);
 # 3. **split** (all levels but the last): half of the channels leave the flow as a latent
 #    $z_\ell$, scored by a Gaussian whose mean and scale are predicted from the other half.
+#    Because that scale depends on the input, the split prior acts like one more affine step:
+#    even the additive CV-Glow of chapter 05 keeps this input-dependent term.
 #
 # The last level's output is scored by a learned diagonal Gaussian ("learned top prior").
 # Every image of $D$ dimensions becomes $D$ latent dimensions spread over the levels (a code
-# sanity check: squeeze and split only move dimensions around). The latent shapes for the
-# paper's $L = 3$ on 32×32×3, and $L = 2$ on 28×28×1 (28 can only be halved twice):
+# sanity check: squeeze and split only move dimensions around). The latent shapes for
+# Kingma & Dhariwal's $L = 3$ on 32×32×3 (their CIFAR-10 Glow), and $L = 2$ on 28×28×1 (28
+# can only be halved twice):
+#
+# <!-- quoted: 3 (levels of Kingma & Dhariwal's CIFAR-10 Glow, their Appendix) -->
+#
+# Where these choices come from: the paper (as summarised in `shared/paper/BRIEF.md`) says
+# only that its CIFAR-10 Glow is smaller than Kingma & Dhariwal's and trained on one GPU; it
+# does not describe the architecture. Ours follows Kingma & Dhariwal's paper (ActNorm, LU
+# $1\times1$ convolution, affine coupling, multi-scale split) and their released code (the
+# coupling scale $\mathrm{sigmoid}(r + 2)$, a learned top prior, split priors predicted by a
+# zero-initialised convolution, inputs shifted to $[-0.5, 0.5)$). That it matches the paper's
+# own Glow in these details is our assumption, not something the paper states.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -84,9 +98,11 @@ for image_shape, levels in (((1, 28, 28), 2), ((3, 32, 32), 3)):
 # %% [markdown]
 # Invertibility is exact in algebra but not in floating point: the trained model below
 # (loaded here, trained in the next section) runs 16 affine couplings and 1×1 convolutions in
-# float32, and sampling (later) uses only the inverse. A check that could fail: reconstruct
-# dequantized test images as $f^{-1}(f(y))$ and measure the worst error in grey levels
-# (units of $1/256$).
+# float32, and sampling (later) uses only the inverse. Reconstruct dequantized test images as
+# $f^{-1}(f(y))$ and measure the worst error in grey levels (units of $1/256$). On the data
+# the model was trained for this is a code test of the inverse; the round trip that could
+# fail, and that matters for chapter 04, is on inputs far from the data: constant images,
+# uniform noise, and the model's own samples at $T = 1$ (16 of each).
 
 # %%
 glow_fashion = zoo.get("glow", "fashion_mnist", profile)
@@ -99,13 +115,42 @@ for name in ("fashion_mnist", "mnist"):
     print(
         f"{data.get_spec(name).title:12s} test: largest |f^-1(f(y)) - y| = {round_trip_grey_levels[name]:.4f} grey levels"
     )
+far_generator = torch.Generator().manual_seed(0)
+far_inputs = {
+    f"constant {level}": dequantize(torch.full((16, 1, 28, 28), level, dtype=torch.uint8), far_generator)
+    for level in (0, 128, 255)
+}
+far_inputs["uniform noise"] = torch.rand(16, 1, 28, 28, generator=far_generator)
+with torch.no_grad():
+    far_inputs["samples at T = 1"] = glow_fashion.model.sample(16, 1.0, far_generator).clamp(0, 1 - 1e-6).cpu()
+    for name, y in far_inputs.items():
+        reconstruction = glow_fashion.model.inverse(glow_fashion.model(y.to(glow_fashion.model.device))[0]).cpu()
+        round_trip_grey_levels[name] = float((reconstruction - y).abs().max()) * 256
+        print(f"{name:17s}: largest |f^-1(f(y)) - y| = {round_trip_grey_levels[name]:.4f} grey levels")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-finding(
+sanity_check(
     "the trained Glow reconstructs 64 + 64 test images to within a tenth of a grey level",
-    bool(max(round_trip_grey_levels.values()) < 0.1),
+    bool(max(round_trip_grey_levels["fashion_mnist"], round_trip_grey_levels["mnist"]) < 0.1),
 )
+finding(
+    "constant images, uniform noise and T = 1 samples also come back within a tenth of a grey level",
+    bool(max(round_trip_grey_levels[name] for name in far_inputs) < 0.1),
+)
+finding(
+    "uniform noise comes back less exactly than any test image",
+    bool(
+        round_trip_grey_levels["uniform noise"]
+        > max(round_trip_grey_levels["fashion_mnist"], round_trip_grey_levels["mnist"])
+    ),
+)
+
+# %% [markdown]
+# The inverse holds far from the data too: uniform noise, the least data-like input, has the
+# largest error (0.0099 grey levels against at most 0.0012 on test images), still a hundredth
+# of a grey level, so chapter 04's scores of such inputs are not artefacts of a failing
+# inverse.
 
 # %% [markdown]
 # Model sizes per compute profile (`ood_lib/profile.py`). The paper states that its CIFAR-10
@@ -160,7 +205,7 @@ for update in range(30):
 
 # %%
 # NBVAL_CHECK_OUTPUT
-finding(
+sanity_check(  # a code test of the loop: any working gradient step on a fresh model does this
     "the tiny Glow's batch BPD fell over 30 updates (mean of the last 5 below the first 5)",
     bool(np.mean(tiny_losses[-5:]) < np.mean(tiny_losses[:5])),
 )
@@ -193,10 +238,24 @@ print(
 print(
     f"evaluation during training: every {train_config['eval_every']} updates, {train_config['n_eval']} fixed images per set"
 )
+n_train_images = data.get_spec("fashion_mnist").split_sizes["train"]
+print(
+    f"images seen: {n_steps} x {train_config['batch_size']} = {n_steps * train_config['batch_size']:,d} "
+    f"= {n_steps * train_config['batch_size'] / n_train_images:.1f} epochs of the {n_train_images:,d} training images"
+)
 
 # %% [markdown]
-# The profile's settings were chosen by `benchmarks/time_to_bpd.py`, which measures the BPD
-# reached per CPU-minute on FashionMNIST; no OOD data set entered the choice. Why a warm-up at
+# Under four epochs (the paper does not say how long its Glow trained). How the
+# settings were chosen, honestly: `benchmarks/time_to_bpd.py` trained candidates for 4 minutes
+# each and kept the settings that met a target of at most 3.8 BPD on **FashionMNIST-test**,
+# the split that Figure 1 below reports (the winner reached 3.629). There is no separate
+# validation split, so the test BPD is mildly optimistic for these settings (a departure from
+# good practice, listed in the scope table). MNIST-test was recorded for every candidate but
+# not used to choose, and the target concerns the in-distribution BPD only, not the gap.
+#
+# <!-- quoted: 3.8 3.629 (benchmarks/RESULTS.md, time to BPD) -->
+#
+# Why a warm-up at
 # all: public Glow implementations report NaN losses in the first updates without one. That is
 # practitioners' experience, not shown here (exercise 3 lets you look, in about a CPU-minute).
 
@@ -207,40 +266,42 @@ print(
 # the OOD set's BPD is *below* the test set's (and the training set's) throughout training, so
 # early stopping cannot fix the problem. Our pair is different: FashionMNIST with MNIST as the
 # OOD set (CIFAR-10 and SVHN are not in the offline data; the CIFAR-10 subset has no OOD curve).
-# Train and test lie almost on top of each other, so the right panel plots the differences.
+# Train and test lie almost on top of each other, so the two differences get their own panels;
+# the left panel starts at the first evaluation after step 0, whose values (near 7.6 BPD) the
+# legend gives.
 
 
 # %%
 def plot_history(trained: zoo.TrainedModel, title: str, paper_gap: float | None) -> None:
-    """Left: train (dashed), test (solid) and OOD (dotted) mean BPD; right: test - train and test - OOD."""
+    """Left: train, test and OOD mean BPD from the first evaluation after step 0 (step 0 in the
+    legend); middle: test - train; right: test - OOD, each difference on its own axis."""
     steps = np.asarray(trained.history["step"])
     curves = {key: np.asarray(values) for key, values in trained.history["eval"].items()}
     ood_key = next((key for key in curves if key not in ("train", "test")), None)
-    fig, (ax_curves, ax_gaps) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax_curves, ax_train, ax_ood) = plt.subplots(1, 3, figsize=(13, 3.8))
     styles = {
         "train": {"linestyle": "--", "marker": "s", "markerfacecolor": "none", "color": "tab:blue", "zorder": 3},
         "test": {"linestyle": "-", "marker": "o", "markersize": 3, "color": "tab:orange"},
     }
+    later = slice(1, None)  # step 0 (ActNorm initialised, no update yet) is far above: named in the legend
     for key, values in curves.items():
         label = key if key in styles else f"{data.get_spec(key).title} test (OOD)"
         style = styles.get(key, {"linestyle": ":", "marker": "^", "color": "tab:green"})
-        ax_curves.plot(steps[: len(values)], values, label=label, **style)
-    ax_curves.set(xlabel="training step", ylabel="mean bits per dimension", title=title)
+        ax_curves.plot(steps[later], values[later], label=f"{label} (step 0: {values[0]:.2f})", **style)
+    ax_curves.set(xlabel=f"training step (from step {steps[1]})", ylabel="mean bits per dimension", title=title)
     ax_curves.legend(loc="upper right", fontsize=8)
-    later = slice(1, None)  # step 0 (the untrained model) is off the scale of the differences
-    ax_gaps.plot(steps[later], (curves["test"] - curves["train"])[later], "s--", color="tab:blue", label="test − train")
+    ax_train.plot(steps[later], (curves["test"] - curves["train"])[later], "s--", color="tab:blue")
+    ax_train.axhline(0.0, color="grey", linewidth=0.8)
+    ax_train.set(xlabel="training step", ylabel="test − train, mean BPD", title="test − train (> 0: test less likely)")
     if ood_key is not None:
         title_ood = data.get_spec(ood_key).title
         gap = (curves["test"] - curves[ood_key])[later]
-        ax_gaps.plot(steps[later], gap, "^:", color="tab:green", label=f"test − {title_ood} test")
+        ax_ood.plot(steps[later], gap, "^:", color="tab:green", label=f"test − {title_ood} test (ours)")
     if paper_gap is not None:
-        ax_gaps.axhline(
-            paper_gap, color="black", linestyle="-.", linewidth=1, label="paper, Figure 1 (final model): test − OOD"
-        )
-    ax_gaps.axhline(0.0, color="grey", linewidth=0.8)
-    ax_gaps.set(xlabel="training step (from the first evaluation after step 0)", ylabel="difference of mean BPD")
-    ax_gaps.set_title("differences (> 0: the first set is less likely)")
-    ax_gaps.legend(loc="center right", fontsize=8)
+        ax_ood.axhline(paper_gap, color="black", linestyle="-.", linewidth=1, label="paper, Figure 1 (final model)")
+    ax_ood.axhline(0.0, color="grey", linewidth=0.8)
+    ax_ood.set(xlabel="training step", ylabel="test − OOD, mean BPD", title="test − OOD (> 0: OOD more likely)")
+    ax_ood.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     plots.show(fig)
 
@@ -265,7 +326,7 @@ print(
     f"at every evaluation from step {first_step_always_lower} of {glow_fashion.history['step'][-1]} on"
 )
 print(
-    "step 0 (untrained): "
+    "step 0 (ActNorm initialised on a FashionMNIST training batch, no update yet): "
     + ", ".join(f"{name} {values[0]:.3f}" for name, values in eval_history.items())
     + " BPD (evaluation subsets)"
 )
@@ -274,23 +335,82 @@ print(f"test - train after step 0: between {test_minus_train.min():+.3f} and {te
 
 # %%
 # NBVAL_CHECK_OUTPUT
-finding(
-    "step 0: MNIST above FashionMNIST-test (the untrained model slightly prefers clothes)",
-    bool(eval_history["mnist"][0] > eval_history["test"][0]),
-)
 finding("MNIST below FashionMNIST-test at every evaluation after step 0", all(ood_lower[1:]))
 finding(
     "MNIST below FashionMNIST-train too at every evaluation after step 0 (the paper's Figure 4d)",
     all(ood < train for ood, train in list(zip(eval_history["mnist"], eval_history["train"]))[1:]),
 )
-finding("test within 0.1 BPD of train at every evaluation after step 0", bool(np.abs(test_minus_train).max() < 0.1))
+finding(
+    "test above train, by less than 0.02 BPD, at every evaluation after step 0",
+    bool((test_minus_train > 0).all() and test_minus_train.max() < 0.02),
+)
+
+# %% [markdown]
+# From step 500 on, MNIST stays below both the test and the training curve at every
+# evaluation (the paper's Figure 4d, on our pair), and test stays above train by only +0.005
+# to +0.015 BPD.
+#
+# Step 0 is not an untrained model in the usual sense: the training engine evaluates it after
+# the first forward pass has initialised every ActNorm on a FashionMNIST training batch, so
+# its layers are already scaled to clothes. Its MNIST value is above FashionMNIST-test's, but
+# these are means of 1000 images with one noise draw and no interval. A control on a fresh
+# Glow of the same architecture (another random initialisation, no update): initialise its
+# ActNorms on a FashionMNIST or on an MNIST training batch, and score 200 test images of each
+# set with intervals.
+
+# %%
+n_control = 200
+control_images = {
+    name: data.load_tensor(name, "test", n=n_control, seed=profile.seed)[0] for name in ("fashion_mnist", "mnist")
+}
+step0_preference = {}
+for init_set in ("fashion_mnist", "mnist"):
+    torch.manual_seed(profile.seed)
+    fresh = Glow(**glow_fashion.config["model"])
+    init_batch = data.load_tensor(init_set, "train", n=train_config["batch_size"], seed=profile.seed)[0]
+    fresh.train()
+    with torch.no_grad():  # the first training-mode pass initialises every ActNorm from this batch
+        fresh.bits_per_dim(init_batch, torch.Generator().manual_seed(profile.seed))
+    fresh.eval()
+    control_bpd = {name: scores.bits_per_dim(fresh, x, seed=profile.seed) for name, x in control_images.items()}
+    step0_preference[init_set] = intervals.bootstrap_mean_difference(
+        control_bpd["mnist"], control_bpd["fashion_mnist"], seed=profile.seed
+    )
+    print(
+        f"ActNorm initialised on {data.get_spec(init_set).title:12s}: FashionMNIST-test "
+        f"{intervals.bootstrap_mean(control_bpd['fashion_mnist'], seed=profile.seed).format(3)}, MNIST-test "
+        f"{intervals.bootstrap_mean(control_bpd['mnist'], seed=profile.seed).format(3)}; "
+        f"MNIST minus FashionMNIST {step0_preference[init_set].format(3)} BPD ({n_control} images each)"
+    )
+del fresh
+
+# %%
+# NBVAL_CHECK_OUTPUT
+finding(
+    "fresh Glow, ActNorm fitted to FashionMNIST: MNIST above FashionMNIST-test (interval excludes 0)",
+    bool(step0_preference["fashion_mnist"].low > 0),
+)
+finding(
+    "the two initialisations' intervals do not overlap (FashionMNIST-fitted above)",
+    bool(step0_preference["fashion_mnist"].low > step0_preference["mnist"].high),
+)
+
+# %% [markdown]
+# Most of the slight preference for clothes before any update is the ActNorm initialisation:
+# fitted to clothes, a fresh Glow scores MNIST 0.134 BPD worse; fitted to digits, only 0.035
+# worse, and the two intervals do not overlap. A small remainder (that interval's lower end is
+# barely above 0) is not explained by the initialisation batch; one fresh initialisation does
+# not say more. After the first 500 updates the ordering flips and stays flipped.
+#
+# <!-- constant: 200 (test images per set in the control) -->
 
 # %% [markdown]
 # ## Samples
 #
 # Sampling runs the flow backwards: draw every latent from its prior and invert $f$.
 # Lowering the *temperature* $T$ (scaling the prior's standard deviations by $T$) trades
-# diversity for cleaner images, as in the Glow paper.
+# diversity for cleaner images, Kingma & Dhariwal report for their Glow; what it does to this
+# small model is measured below, with measures matched for brightness.
 
 
 # %%
@@ -310,27 +430,54 @@ plots.show(fig)
 sample_stats = {}
 for temperature, images in samples.items():
     pixels = images.astype(np.float64)
-    sample_stats[temperature] = (
-        pixels.mean(),  # brightness
-        pixels.std(axis=0).mean(),  # variety: per-pixel spread across the 32 samples
-        np.abs(np.diff(pixels, axis=2)).mean(),  # roughness: mean |difference| of horizontal neighbours
-    )
+    brightness = pixels.mean(axis=(1, 2, 3))  # per sample
+    roughness = np.abs(np.diff(pixels, axis=2)).mean(axis=(1, 2, 3))  # mean |difference| of horizontal neighbours
+    sample_stats[temperature] = {
+        "brightness": pixels.mean(),
+        "inked": (pixels > 127).mean(),  # share of pixels brighter than mid-grey
+        "spread": pixels.std(axis=0).mean(),  # variety: per-pixel spread across the 32 samples
+        "roughness": roughness.mean(),
+        "roughness per brightness": roughness / brightness,  # per sample, brightness-matched
+    }
+    stats = sample_stats[temperature]
     print(
-        f"T = {temperature}: mean pixel {sample_stats[temperature][0]:.1f}, spread across samples "
-        f"{sample_stats[temperature][1]:.1f}, neighbour difference {sample_stats[temperature][2]:.1f} (grey levels)"
+        f"T = {temperature}: mean pixel {stats['brightness']:.1f}, inked share {stats['inked']:.2f}, "
+        f"spread across samples {stats['spread']:.1f} (per unit brightness {stats['spread'] / stats['brightness']:.2f}), "
+        f"neighbour difference {stats['roughness']:.1f} (per unit brightness {stats['roughness per brightness'].mean():.2f})"
     )
+relative_roughness_change = intervals.bootstrap_mean(  # paired: the same latent draws, scaled by T
+    sample_stats[0.7]["roughness per brightness"] - sample_stats[1.0]["roughness per brightness"], seed=profile.seed
+)
+print(f"neighbour difference per unit brightness, T = 0.7 minus T = 1: {relative_roughness_change.format(3)}")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for index, what in enumerate(("darker", "less varied", "smoother")):
-    finding(f"T = 0.7 samples are {what} than T = 1 samples", bool(sample_stats[0.7][index] < sample_stats[1.0][index]))
+cool, warm = sample_stats[0.7], sample_stats[1.0]
+finding("T = 0.7 samples are darker than T = 1 samples", bool(cool["brightness"] < warm["brightness"]))
+finding("T = 0.7 samples have a smaller share of inked pixels", bool(cool["inked"] < warm["inked"]))
+finding(
+    "per unit brightness, the spread across samples is not smaller at T = 0.7",
+    bool(cool["spread"] / cool["brightness"] >= warm["spread"] / warm["brightness"]),
+)
+finding(
+    "per unit brightness, the neighbour difference's paired interval contains 0",
+    bool(relative_roughness_change.low < 0 < relative_roughness_change.high),
+)
 
 # %% [markdown]
-# At $T = 1$ the samples have the rough silhouettes of clothes (mostly tops and coats) with
-# noisy, fragmented interiors: a small model after 12 minutes captures coarse shape and the
-# black background but little texture. At $T = 0.7$ they are darker (mean pixel 31.2 against
-# 66.1), less varied and smoother, closer to blurry average garments: the trade-off that
-# temperature makes. Part of the smoothness is only darkness: fewer inked pixels, fewer edges.
+# At $T = 1$ the samples are light shapes on the black background with noisy, fragmented
+# interiors: a small model after 12 minutes captures the background and coarse blobs of
+# garment size, but little texture (we did not count which garments they resemble). At
+# $T = 0.7$ they are darker (mean pixel 31.2 against 66.1; 0.08 of the pixels brighter than
+# mid-grey against 0.28). Their raw spread across samples and their neighbour differences
+# are smaller too, but that is the darkness: per unit brightness the spread *rises* (1.06
+# against 0.91) and the neighbour difference changes by an amount whose interval contains 0.
+# So "less varied" and "smoother" are not shown here beyond "darker".
+#
+# Why darker: scaling every latent toward its prior's mean moves the sample toward the
+# model's highest-density region, and for this model that region is dark, low-variance
+# images. Chapter 04 meets the same fact from the other side: constant images get the
+# highest likelihood of all.
 #
 # <!-- constant: 0.7 (the sampling temperature the cell above uses) -->
 
@@ -338,20 +485,30 @@ for index, what in enumerate(("darker", "less varied", "smoother")):
 # ## Figure 1: mean BPD on train, test and OOD test
 #
 # Each image is scored with one seeded dequantization-noise draw, on `profile.n_eval` images
-# per set (all of them in `full`); the CIFAR-10 subset rows use half as many (its test split has
-# 1000 images in all), and MNIST-train (not in the paper) is read from the MNIST Glow's training
+# per set (all of them in `full`); the CIFAR-10 subset rows use half as many (its split sizes
+# are printed below), and MNIST-train (not in the paper) is read from the MNIST Glow's training
 # history (its last evaluation, without an interval). Each mean has a 95% bootstrap interval
 # over images (`ood_lib.intervals`); like every BPD here, it estimates an upper bound on the
 # discrete BPD. Besides the FashionMNIST Glow, Figure 1 has MNIST scored by a Glow trained on
 # MNIST, and CIFAR-10 rows: the full CIFAR-10 is not in the offline data, so the Glow trained on
-# the 4000-image CIFAR-10 subset (chapter 07 uses it) stands in for them, labelled "subset".
-# SVHN is absent, so its rows show the paper's value only.
+# the CIFAR-10 subset (chapter 07 uses it) stands in for them, labelled "subset". The subset is
+# not a random or class-balanced sample: it is the first images of CIFAR-10's official
+# training and test order (`ood_lib/data/registry.py`). SVHN is absent here, so its rows show
+# the paper's value only.
 
 # %%
 glow_mnist = zoo.get("glow", "mnist", profile)
 glow_subset = zoo.get("glow", "cifar10_subset", profile)
 for trained in (glow_mnist, glow_subset):
     print(f"Glow on {data.get_spec(trained.config['data']['train_set']).title}: {trained.provenance()}")
+subset_spec = data.get_spec("cifar10_subset")
+subset_train = glow_subset.config["train"]
+print(
+    f"CIFAR-10 subset: the first {subset_spec.split_sizes['train']} training and first "
+    f"{subset_spec.split_sizes['test']} test images of CIFAR-10; its Glow saw {subset_train['n_steps']} x "
+    f"{subset_train['batch_size']} images = "
+    f"{subset_train['n_steps'] * subset_train['batch_size'] / subset_spec.split_sizes['train']:.0f} epochs"
+)
 n_side = None if profile.n_eval is None else profile.n_eval // 2
 images = {}  # (data set, split) -> uint8 images, loaded once
 bpd = {}  # (model's training set, data set, split) -> per-image BPD
@@ -374,8 +531,8 @@ FIGURE_1_ROWS = [  # (model, its training set, evaluated on, split, images or "h
     (glow_mnist, "mnist", "mnist", "test", profile.n_eval, PAPER_BPD["mnist"]["test"]),
     (glow_subset, "cifar10_subset", "cifar10_subset", "train", n_side, PAPER_BPD["cifar10"]["train"]),
     (glow_subset, "cifar10_subset", "cifar10_subset", "test", n_side, PAPER_BPD["cifar10"]["test"]),
-    (None, "cifar10", "svhn", "test", None, PAPER_BPD["cifar10"]["ood"]),
-    (None, "svhn", "svhn", "test", None, PAPER_BPD["svhn"]["test"]),
+    (None, "cifar10", "svhn", "test", None, PAPER_BPD["cifar10"]["ood"]),  # scored in the CIFAR-10 -> SVHN section
+    (None, "svhn", "svhn", "test", None, PAPER_BPD["svhn"]["test"]),  # no SVHN Glow in the zoo
 ]
 mean_interval = {}
 print(f"\n{'trained on':21s} {'evaluated on':32s} {'images':>6s}  {'ours: mean [95% interval]':27s} paper")
@@ -383,7 +540,8 @@ for trained, train_set, name, split, n, paper in FIGURE_1_ROWS:
     label = f"{data.get_spec(name).title}-{split}"
     paper_text = "  -  " if paper is None else f"{paper:.3f}" + (" (full CIFAR-10)" if "subset" in name else "")
     if trained is None:
-        print(f"{data.get_spec(train_set).title:21s} {label:32s} {'':>6s}  {'absent (no SVHN here)':27s} {paper_text}")
+        absent = "absent (no SVHN here)" if not data.is_available("svhn") else "not scored in this table"
+        print(f"{data.get_spec(train_set).title:21s} {label:32s} {'':>6s}  {absent:27s} {paper_text}")
         continue
     if n == "history":  # the training engine's last evaluation: the final model, fixed training images
         last = trained.history["eval"][split][-1]
@@ -397,8 +555,15 @@ for trained, train_set, name, split, n, paper in FIGURE_1_ROWS:
     print(f"{data.get_spec(train_set).title:21s} {label:32s} {len(values):6d}  {ours:27s} {paper_text}")
 
 # %% [markdown]
+# MNIST-train (1.546) sits above MNIST-test (1.540), the opposite of the other train/test
+# pairs, but the two come from different evaluations (1000 fixed training images in the
+# engine's history, without an interval, against 2000 seeded test images here) and differ by
+# less than the test row's interval half-width: indistinguishable, not a reversal.
+#
 # The FashionMNIST rows as a chart, with the paper's values beside ours and the intervals as
-# error bars (a few hundredths of a BPD):
+# error bars (a few hundredths of a BPD). The bars cover only which images were drawn, for this
+# one seed; the seed section below shows that the seed moves the absolute levels by about
+# twice the bars' half-width, though it hardly moves the gap:
 
 # %%
 keys = [("fashion_mnist", "fashion_mnist", "train"), ("fashion_mnist", "fashion_mnist", "test")]
@@ -416,6 +581,7 @@ ax.bar(positions + width / 2, paper_values, width, label="paper (Glow)", color="
 ax.set_xticks(positions, tick_labels)
 ax.set_ylabel("mean bits per dimension")
 ax.set_title("Figure 1: Glow trained on FashionMNIST (and on MNIST, last pair)")
+ax.text(0.01, 0.97, "error bars: 95% intervals over images, one seed", transform=ax.transAxes, va="top", fontsize=8)
 ax.set_ylim(0, 1.25 * max(ours_means.max(), max(paper_values)))
 ax.legend(loc="upper right", ncol=2)
 fig.tight_layout()
@@ -444,6 +610,12 @@ print(
     f"paper {PAPER_BPD['fashion_mnist']['test'] - PAPER_BPD['fashion_mnist']['train']:.3f} BPD"
 )
 print(f"MNIST-test under the FashionMNIST Glow minus under MNIST's own Glow: {own_model.format(3)} BPD")
+for key, paper_key in ((keys[1], ("fashion_mnist", "test")), (keys[3], ("mnist", "test"))):
+    paper_value = PAPER_BPD[paper_key[0]][paper_key[1]]
+    print(
+        f"absolute level, Glow on {data.get_spec(key[0]).title} scoring {data.get_spec(key[1]).title}-{key[2]}: "
+        f"ours {mean_interval[key].estimate:.3f} vs paper {paper_value:.3f}, {mean_interval[key].estimate / paper_value - 1:.0%} higher"
+    )
 num_dims = glow_fashion.model.num_dims
 log_density = {  # nats per image on the [0, 1)^D scale: log q(y) = D ln 2 (8 - BPD)
     key: num_dims * np.log(2) * (8 - bpd[key].mean()) for key in keys[:3]
@@ -472,9 +644,17 @@ finding(
     bool(gap.low > 0),
 )
 finding("our gap's interval excludes the paper's gap (ours is larger)", bool(gap.low > PAPER_GAP["fashion_mnist"]))
+paper_train_test = round(PAPER_BPD["fashion_mnist"]["test"] - PAPER_BPD["fashion_mnist"]["train"], 3)
 finding(
-    "FashionMNIST train and test BPD within 0.1 of each other (no overfitting at this budget)",
-    bool(abs(train_test.estimate) < 0.1),
+    "FashionMNIST test minus train: the interval contains 0 and the paper's 0.056",
+    bool(train_test.low < 0 < train_test.high and train_test.low < paper_train_test < train_test.high),
+)
+finding(
+    "both absolute levels above the paper's (FashionMNIST-test; MNIST under its own Glow), intervals excluding it",
+    bool(
+        mean_interval[keys[1]].low > PAPER_BPD["fashion_mnist"]["test"]
+        and mean_interval[keys[3]].low > PAPER_BPD["mnist"]["test"]
+    ),
 )
 finding("MNIST's own Glow gives MNIST-test a lower BPD than the FashionMNIST Glow does", bool(own_model.low > 0))
 
@@ -482,12 +662,25 @@ finding("MNIST's own Glow gives MNIST-test a lower BPD than the FashionMNIST Glo
 # The ordering of the paper holds: the model has never seen a digit, yet digits get a higher
 # likelihood than held-out clothes, and the interval of the gap lies far from 0. The gap is not
 # the paper's size, though: ours is 1.291 BPD against the paper's 1.125, 15% larger, and the
-# bootstrap interval over our images excludes the paper's value (the paper gives no interval;
-# a different model, budget and evaluation set, see the scope table). The absolute BPDs are
-# worse than the paper's, because the `quick` model is small and far from converged; since it
-# is far from converged, "early stopping does not help" (Figure 4d above) is shown only for the
-# budget trained. Test minus train is 0.030 BPD with an interval that contains 0 (and the
-# paper's 0.056): no overfitting that 2000 images could detect.
+# bootstrap interval over our images excludes the paper's value. That interval already covers
+# which of our images were drawn, so scoring a random subset instead of whole splits cannot
+# explain the difference, and the seed moves the gap by less still (below). What remains is
+# the model and its training (size, budget, architecture details) and the paper's own
+# unreported uncertainty (it gives single numbers); this chapter cannot separate them.
+#
+# **The absolute levels are a failed replication.** Our FashionMNIST-test BPD is 13% above the
+# paper's (3.353 against 2.958) and MNIST's own Glow is 22% above (1.540 against 1.262), both
+# outside our intervals; only the ordering is replicated. A smaller model and a short budget
+# are the obvious suspects, but this chapter trains neither longer nor larger, so it does not
+# show that they are the cause. `benchmarks/RESULTS.md` has the only related measurements:
+# 4-minute runs of the same recipe reached 3.629 (hidden 64, batch 32) and 3.746 (hidden 96,
+# batch 64) against the 12-minute `quick` model's 3.353, so the BPD was still falling with
+# budget; no run shows where it levels off, and size and budget were never varied apart. For
+# the same reason "early stopping does not help" (Figure 4d above) is shown only for the budget
+# trained. Test minus train is 0.030 BPD with an interval that contains 0 and the paper's
+# 0.056: no overfitting that 2000 images could detect.
+#
+# <!-- quoted: 3.629 3.746 4 (benchmarks/RESULTS.md, time to BPD at 4 minutes) -->
 #
 # Two readings to avoid:
 #
@@ -498,19 +691,52 @@ finding("MNIST's own Glow gives MNIST-test a lower BPD than the FashionMNIST Glo
 #   exceed 1, and BPD below 8 means $\log q(y) > 0$ (FashionMNIST-test: +2525 nats per image);
 #   the same model on the pixel scale $[0,256)^D$ has every log-density lower by
 #   $D \ln 256 = 4347$ nats, and the means all negative. Only one of 2000 FashionMNIST-test
-#   images scores above 8 BPD (13.05).
+#   images scores above 8 BPD (13.05), shown below beside the median and the most likely one.
+
+# %%
+fashion_test_bpd = bpd["fashion_mnist", "fashion_mnist", "test"]
+order = np.argsort(fashion_test_bpd)
+picks = {"lowest BPD": order[0], "median BPD": order[len(order) // 2], "highest BPD": order[-1]}
+fig, axes = plt.subplots(1, 3, figsize=(6, 2.4))
+for ax, (what, index) in zip(axes, picks.items()):
+    image = images["fashion_mnist", "test"][index].numpy().transpose(1, 2, 0)
+    plots.imshow_uint8(ax, image, f"{what}: {fashion_test_bpd[index]:.2f}")
+fig.suptitle("FashionMNIST-test under the FashionMNIST Glow (BPD)", fontsize=9)
+fig.tight_layout()
+plots.show(fig)
+for what, index in picks.items():
+    x_pick = images["fashion_mnist", "test"][index].numpy().astype(np.float64)
+    print(
+        f"{what}: {fashion_test_bpd[index]:.2f} BPD, mean pixel {x_pick.mean():.1f}, inked share {(x_pick > 127).mean():.2f}"
+    )
+
+# %% [markdown]
+# The least likely test image is a bright, striped garment covering most of the frame (mean
+# pixel 106.8, 0.43 of its pixels brighter than mid-grey); the most likely is a thin, dark
+# shape (14.1 and 0.05). The same preference for dark, plain images that made the cooler
+# samples darker (three images illustrate it; chapter 04 measures it).
 #
 # ### The seed spread
 #
 # The zoo holds two more FashionMNIST Glows, identical but for the seed (initial weights,
-# batch order and noise). All three on the same images and noise draws (the first eighth of
-# the evaluation set, to keep the chapter fast):
+# batch order and noise); their provenance and settings are printed first. All three on the
+# same images and noise draws (the first eighth of the evaluation set, to keep the chapter
+# fast):
 
 # %%
 n_seed = len(images["fashion_mnist", "test"]) // 8
 seed_rows = {}
 for seed in (0, 1, 2):
     member = glow_fashion if seed == 0 else zoo.get("glow", "fashion_mnist", profile, variant=zoo.Variant(seed=seed))
+    if seed != 0:
+        same = {part: member.config[part] == glow_fashion.config[part] for part in ("model", "data")}
+        same["train"] = {k: v for k, v in member.config["train"].items() if k != "seed"} == {
+            k: v for k, v in glow_fashion.config["train"].items() if k != "seed"
+        }
+        print(
+            f"seed {seed}: {member.provenance()}; training seed {member.config['train']['seed']}, "
+            f"all other model, data and training settings as seed 0's: {all(same.values())}"
+        )
     test_bpd, mnist_bpd = (
         scores.bits_per_dim(member.model, images[name, "test"][:n_seed], seed=profile.seed)
         for name in ("fashion_mnist", "mnist")
@@ -527,6 +753,11 @@ print(
     f"width of the gap's bootstrap interval ({len(bpd['fashion_mnist', 'mnist', 'test'])} images): "
     f"{gap.high - gap.low:.3f} BPD"
 )
+test_interval = mean_interval["fashion_mnist", "fashion_mnist", "test"]
+print(
+    f"FashionMNIST-test's error bar in the chart: half-width {(test_interval.high - test_interval.low) / 2:.3f} BPD; "
+    f"seed range / half-width = {np.ptp(seed_tests) / ((test_interval.high - test_interval.low) / 2):.1f}"
+)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -542,15 +773,20 @@ finding(
 # across the three seeds, the gap by only 0.017, less than the 0.081 width of the gap's interval
 # over 2000 images. What limits the precision of our gap is which images were drawn, not the
 # seed; on these 250 images the gap of every seed (1.359 to 1.377) is larger than on all 2000,
-# image sampling again.
+# image sampling again. For the absolute level it is the other way round: the seed range of
+# FashionMNIST-test (0.069) is 1.8 times the half-width (0.037) of its error bar in the chart,
+# so the bars understate how precisely one training run pins the level; for the gap, the
+# quantity the chapter is about, image sampling dominates.
 #
 # ## The same on CIFAR-10 → SVHN
 #
 # Where CIFAR-10 and SVHN are present, the same code trains the 32×32×3 Glow and draws its
 # curves and Figure 1 rows. Here they are not, and the CIFAR-10 subset Glow of the table above
 # stands in for the train/test part of Figure 1: its test images score worse than its training
-# images, by an amount whose interval contains the paper's gap on the full CIFAR-10, so at this
-# budget 4000 training images did not visibly widen it.
+# images, by an amount indistinguishable from the paper's full-CIFAR-10 gap at this precision
+# (the paper's value lies inside our interval, which is wide). Model, budget and training-set
+# size all differ from the paper's, so this says nothing about what the smaller training set
+# alone does.
 
 # %%
 if data.is_available("cifar10") and data.is_available("svhn"):
@@ -581,7 +817,7 @@ if data.is_available("cifar10") and data.is_available("svhn"):
 else:
     finding("CIFAR-10 subset Glow: test BPD above train BPD (interval excludes 0)", bool(subset_gap.low > 0))
     paper_cifar_gap = PAPER_BPD["cifar10"]["test"] - PAPER_BPD["cifar10"]["train"]
-    finding(
+    finding(  # agreement at a wide interval's precision, not evidence of a cause
         "the paper's full-CIFAR-10 test-minus-train gap lies inside the subset Glow's interval",
         bool(subset_gap.low < paper_cifar_gap < subset_gap.high),
     )
@@ -594,9 +830,9 @@ else:
 #
 # | paper figure / panel | reproduced here? | ours vs paper | why different |
 # |---|---|---|---|
-# | Figure 1, Glow trained on FashionMNIST: FashionMNIST train / test, MNIST-test | yes, `quick` Glow, 2000 images per set, 95% intervals | 3.323 / 3.353 / 2.062 vs 2.902 / 2.958 / 1.833; gap 1.291 vs 1.125 | **model**: 280,640 parameters (L = 2, K = 8, hidden 96); the paper does not state its FashionMNIST Glow's size. **Budget**: 7000 updates of batch 32, 12 CPU-minutes, far from converged. **Data**: a seeded random 2000 images of each split; the paper scores whole splits. **Regularisation**: none here (no weight decay or dropout). **Hyperparameters**: chosen for BPD per CPU-minute on FashionMNIST, never looking at an OOD set |
-# | Figure 1, Glow trained on MNIST: MNIST-test | yes | 1.540 vs 1.262 | the same architecture, budget and choices, trained on MNIST |
-# | Figure 1, Glow trained on CIFAR-10: train / test | stand-in: the Glow on the CIFAR-10 subset, labelled "subset" | 3.880 / 3.990 (subset) vs 3.386 / 3.464 (full CIFAR-10) | **data**: 4000 training images instead of 50000, 1000 test images; **model**: 741,648 parameters (L = 3, K = 8, hidden 64); **budget**: 3000 updates of batch 64; its test-minus-train gap (0.110) has an interval that excludes 0 and contains the paper's full-CIFAR-10 gap |
+# | Figure 1, Glow trained on FashionMNIST: FashionMNIST train / test, MNIST-test | yes, `quick` Glow, 2000 images per set, 95% intervals | 3.323 / 3.353 / 2.062 vs 2.902 / 2.958 / 1.833; gap 1.291 vs 1.125 | **model**: 280,640 parameters (L = 2, K = 8, hidden 96); the paper, as summarised in the project's brief, gives no size for its FashionMNIST Glow. **Budget**: 7000 updates of batch 32 (3.7 epochs), 12 CPU-minutes; the paper's budget is not stated. **Data**: a seeded random 2000 images of each split; the paper scores whole splits (covered by our intervals). **Regularisation**: none here (no weight decay or dropout). **Hyperparameters**: chosen on FashionMNIST-**test** (no validation split; target <= 3.8 BPD in 4 minutes), MNIST recorded but not used. **Architecture**: Kingma & Dhariwal's choices, assumed to match the paper's. The absolute levels are not replicated (13% above the paper's); the ordering is |
+# | Figure 1, Glow trained on MNIST: MNIST-test | level not replicated (22% above) | 1.540 vs 1.262 | the same architecture, budget and choices, trained on MNIST |
+# | Figure 1, Glow trained on CIFAR-10: train / test | stand-in: the Glow on the CIFAR-10 subset, labelled "subset" | 3.880 / 3.990 (subset) vs 3.386 / 3.464 (full CIFAR-10) | **data**: the first 4000 training and first 1000 test images of CIFAR-10 in official order, instead of 50000 and 10000; **model**: 741,648 parameters (L = 3, K = 8, hidden 64); **budget**: 3000 updates of batch 64 (48 epochs); its test-minus-train gap (0.110) has an interval that excludes 0 and contains the paper's full-CIFAR-10 gap; which difference causes what is not separated |
 # | Figure 1, CIFAR-10 Glow on SVHN-test; SVHN Glow on SVHN-test | no: SVHN is not in the offline data | absent vs 2.389 and 2.057 | the CIFAR-10 → SVHN code path above runs where both data sets are present |
 # | Figure 4d, BPD during training | yes, on another pair | FashionMNIST vs MNIST instead of CIFAR-10 vs SVHN; MNIST stays below train and test from step 500 on, as the paper's SVHN does | the paper's pair needs CIFAR-10 and SVHN; evaluated on 1000 fixed images per set every 500 updates |
 # | uncertainty | not in the paper | intervals over images, three seeds (FashionMNIST) | the paper reports single numbers |
@@ -605,15 +841,22 @@ else:
 #
 # - Glow's log-density of the dequantized image is exact: latent log-density plus the
 #   log-determinant of the flow (its bookkeeping is checked against brute force in chapter
-#   02; its float32 inverse to a tenth of a grey level here). With one noise draw per image,
-#   its BPD estimates an upper bound on the discrete BPD.
+#   02). Its float32 inverse is off by at most 0.0012 grey levels on test images and 0.0099 on
+#   uniform noise, the worst input tried. With one noise draw per image, its BPD estimates an
+#   upper bound on the discrete BPD.
 # - Trained on FashionMNIST, it gives MNIST a lower BPD than FashionMNIST's own test images,
-#   for all three seeds. The untrained model (step 0) rates MNIST slightly *worse* (7.672
-#   against 7.566 BPD); from the first evaluation after it (step 500) on, MNIST stays below
-#   both the test and the training BPD at every evaluation, so early stopping, at this budget,
-#   does not help (on FashionMNIST vs MNIST, not the paper's CIFAR-10 vs SVHN).
-# - Our gap is 15% larger than the paper's, beyond our interval; MNIST's own Glow still fits
-#   digits far better than the FashionMNIST Glow does.
+#   for all three seeds. Before any update (step 0) MNIST scores slightly *worse*, and a
+#   control shows that most of this comes from ActNorm having been initialised on clothes:
+#   initialised on digits, a fresh Glow's preference shrinks to about a quarter. From the first evaluation after step 0
+#   (step 500) on, MNIST stays below both the test and the training BPD at every evaluation,
+#   so early stopping, at this budget, does not help (on FashionMNIST vs MNIST, not the
+#   paper's CIFAR-10 vs SVHN).
+# - Our gap is 15% larger than the paper's, beyond our interval; the absolute BPDs are 13%
+#   and 22% above the paper's, a failed replication of the levels with the ordering
+#   replicated. MNIST's own Glow still fits digits far better than the FashionMNIST Glow does.
+# - Cooler samples are darker: the model's densest region is dark, plain images.
+#
+# <!-- quoted: 3.8 (benchmarks/RESULTS.md, the selection target in the scope table) -->
 # - Chapter 04 checks the effect across data-set pairs and model families.
 
 # %% [markdown]
@@ -623,9 +866,11 @@ else:
 #    with `sum(p.numel() for p in step.parameters())`. *Hint: `print(step)` lists its layers;
 #    count weights, biases and scales layer by layer, and remember how the 1×1 convolution is
 #    parametrised.*
-# 2. Draw samples at temperatures 0.5, 0.7 and 1.0 and describe what changes; then score the
-#    samples with the model itself. *Hint: `model.sample(n, temperature=T)`; convert to uint8 as
-#    `draw_samples` does, but keep the NCHW layout for `scores.bits_per_dim`. Seconds of CPU.*
+# 2. Draw samples at $T = 0.5$ and add them to the Samples section's brightness-matched
+#    measures; then score the samples at each temperature with the model itself. Does a cooler
+#    sample get a lower BPD than FashionMNIST-test? *Hint: `model.sample(n, temperature=T)`;
+#    convert to uint8 as `draw_samples` does, but keep the NCHW layout for
+#    `scores.bits_per_dim`. Seconds of CPU.*
 # 3. Is Glow prone to NaNs without a warm-up? Run 30 updates of the `quick` architecture at the
 #    profile's peak learning rate with and without a 200-update warm-up, and record the batch
 #    BPD and the gradient norm of every update. *Hint: the loop of the Training section, with
@@ -635,15 +880,15 @@ else:
 #    median. *Hint: pass `zoo.get` a profile copy made with `dataclasses.replace`, whose
 #    `train_small` has `decay_fraction=0.0`, and start Python with `OOD_MODEL_WRITE_DIR` set to
 #    a scratch folder, or the book's model file is replaced. About 12 CPU-minutes on 2 cores,
-#    like the provenance line above; `benchmarks/RESULTS.md` has a 4-minute version.*
+#    like the provenance line above.*
 # 5. One noise draw gives an upper bound's estimate. Score 500 MNIST test images with 8 noise
 #    seeds and combine the draws per image so that the estimate approaches the discrete BPD
-#    from above. *Hint: average probabilities, not log-probabilities, over the draws (Jensen
-#    tells you which way the difference goes). About 10 to 20 s of CPU.*
+#    from above. *Hint: which of $\mathbb{E}_u[\log q]$ and $\log \mathbb{E}_u[q]$ is closer to
+#    $\log Q(x)$, and why? About 10 to 20 s of CPU.*
 # 6. Why must the $D \log 256$ term be added per image, not per batch? *Hint: write the mean
 #    BPD of a batch of $N$ images both ways.*
 #
-# <!-- constant: 0.5 0.7 1.0 (temperatures for the exercise) -->
+# <!-- constant: 0.5 (temperature for the exercise) -->
 
 # %%
 chapter_footer()
