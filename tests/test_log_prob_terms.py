@@ -51,7 +51,9 @@ def test_gaussian_terms_of_a_standard_normal() -> None:
     assert terms.scale.item() == 0.0
     assert terms.mahalanobis.item() == pytest.approx(-2.5)
     assert terms.total.item() == pytest.approx(-2.5 - 1.5 * math.log(2 * math.pi))
-    scaled = gaussian_terms(z, torch.zeros(3, dtype=torch.float64), torch.full((3,), math.log(2.0), dtype=torch.float64))
+    scaled = gaussian_terms(
+        z, torch.zeros(3, dtype=torch.float64), torch.full((3,), math.log(2.0), dtype=torch.float64)
+    )
     assert scaled.scale.item() == pytest.approx(-3 * math.log(2.0))
     assert scaled.mahalanobis.item() == pytest.approx(-2.5 / 4)
 
