@@ -33,6 +33,22 @@ def test_foreground_only_shrinking_leaves_the_background_untouched() -> None:
     assert (interventions.shrink_toward(x_uint8, 0.5)[::2, :2] != 0).all()  # the plain shrink greys the background
 
 
+def test_shrinking_the_foreground_toward_its_own_mean_keeps_the_foreground_mean() -> None:
+    rng = np.random.default_rng(7)
+    x_uint8 = rng.integers(100, 256, (400, 4, 4, 1)).astype(np.uint8)
+    x_uint8[rng.random(x_uint8.shape) < 0.5] = 0  # half the pixels are background
+    centre = interventions.foreground_mean(x_uint8)
+    ink = x_uint8 != 0
+    np.testing.assert_allclose(centre, np.nanmean(np.where(ink, x_uint8, np.nan), axis=0))
+    own = interventions.shrink_toward(x_uint8, 0.25, centre=centre, foreground_only=True)
+    darker = interventions.shrink_toward(x_uint8, 0.25, foreground_only=True)
+    assert abs(own[ink].mean() - x_uint8[ink].mean()) < 1.0  # the foreground's mean stays
+    assert darker[ink].mean() < x_uint8[ink].mean() - 50  # toward the all-image mean: darker strokes
+    assert own[ink].std() < 0.4 * x_uint8[ink].std()
+    empty = np.zeros((3, 2, 2, 1), dtype=np.uint8)
+    assert (interventions.foreground_mean(empty) == 0).all()
+
+
 def test_desaturation_interpolates_between_colour_and_gray() -> None:
     x_uint8 = images((20, 5, 5, 3))
     np.testing.assert_array_equal(interventions.desaturate(x_uint8, 0.0), x_uint8)

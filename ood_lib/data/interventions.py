@@ -8,6 +8,9 @@ model was trained on; that is the confound these functions avoid.)
 - ``shrink_toward(x, t, centre)``: :math:`\mathrm{round}(c + t (x - c))`, per-pixel variance
   times about :math:`t^2`; with ``foreground_only`` the pixels equal to ``background`` (e.g.
   FashionMNIST's exact-zero surround) are left as they are, so no grey background appears.
+  Toward the set's mean image that also darkens the strokes (the mean counts the zeros); toward
+  ``foreground_mean(x)``, the per-pixel mean over the images in which that pixel is not
+  background, the foreground's mean stays (nearly) where it was and only its variance falls.
 - ``desaturate(x, amount)``: :math:`\mathrm{round}(\ell + (1 - a)(x - \ell))` with the luma
   :math:`\ell` broadcast over channels: ``amount = 1`` is graying (three equal channels),
   ``0 < amount < 1`` lowers the chroma variance while the channels stay distinct.
@@ -54,6 +57,18 @@ def shrink_toward(
     if foreground_only:
         shrunk = np.where(x_uint8 == background, x_uint8, shrunk)
     return shrunk
+
+
+def foreground_mean(x_uint8: np.ndarray, background: int = 0) -> np.ndarray:
+    """Per-pixel mean ``(H, W, C)`` over the images in which that pixel differs from ``background``.
+
+    Pixels that are background in every image get ``background``.
+    """
+    x_uint8 = _images(x_uint8)
+    foreground = x_uint8 != background
+    counts = foreground.sum(axis=0)
+    sums = np.where(foreground, x_uint8, 0).sum(axis=0, dtype=np.float64)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), float(background))
 
 
 def desaturate(x_uint8: np.ndarray, amount: float) -> np.ndarray:
