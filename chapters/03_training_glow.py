@@ -568,12 +568,12 @@ finding(
 # shown here beyond "darker"; nor is the opposite.
 #
 # Why darker is a question we leave open. What is certain is a latent-space fact: as
-# $T \to 0$ every latent goes to its prior's mean (for the split priors, the mean predicted
-# from the level above), the mode of the latent density. The sample $f^{-1}$ of that point is
-# not the mode of the image density $q(y)$, because $q$ also contains the volume term
-# $\log|\det|$; and these samples were never scored. A hypothesis, tested in chapter 04 from
-# the other side: the image density favours dark, plain images (constant images get the
-# highest likelihood of all there).
+# $T \to 0$ every latent goes to its prior's mean (for a split prior, a mean that depends on
+# the latents already drawn), the mode of the latent density. The image $f^{-1}$ of that point
+# need not be the mode of the image density $q(y)$, because $q$ also contains the volume term
+# $\log|\det|$, and these samples were never scored (exercise 2 scores them). A hypothesis,
+# not tested here: the image density itself favours dark, plain images. Chapter 04's finding
+# that constant images get the highest likelihood of all fits it without testing it.
 #
 # <!-- constant: 0.7 (the sampling temperature the cell above uses) -->
 
