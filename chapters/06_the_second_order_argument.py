@@ -147,6 +147,12 @@ for label, model_name in (("Glow", "glow"), ("CV-Glow", "cv_glow")):
     print(f"{label} on FashionMNIST: {trained.provenance()}")
     models[label] = trained.model.eval()
 device = next(models["Glow"].parameters()).device
+architecture, budget = profile.glow_small, profile.train_small
+print(
+    f"both models: L = {architecture.levels} levels, K = {architecture.steps} steps, {architecture.hidden} hidden channels; "
+    f"{budget.n_steps} steps of batch {budget.batch_size} = {budget.n_steps * budget.batch_size / 60000:.1f} epochs "
+    "of the 60000 training images"
+)
 images = {
     name: dequantize(data.load_tensor(name, "test", n=profile.n_second_order, seed=profile.seed)[0], generator).to(
         device
@@ -743,8 +749,8 @@ for s in decomposition_spreads[1:]:
 # The terms add up to $\log p$ (a code sanity check). The responsible term is the **split
 # prior's Mahalanobis term** of the affine Glow: at $s = 0.10$ and $0.32$ it is over 100 times
 # more negative than any other term (checked), which all stay many orders of magnitude smaller
-# (printed: the top prior's Mahalanobis term reaches $-3.4\cdot 10^5$ and $\log|\det|$
-# $-2.9\cdot 10^4$ at $s = 0.32$). The mean scale term $-\sum\log\sigma$ *falls* as $s$ grows, for
+# (printed: the top prior's Mahalanobis term reaches -3.41e5 and $\log|\det|$
+# -2.93e4 at $s = 0.32$). The mean scale term $-\sum\log\sigma$ *falls* as $s$ grows, for
 # both models (checked): on average the scales grow, even though the smallest $\log\sigma$
 # falls. The printed diagnostics say where the explosion comes from: the deviations
 # $|z - \mu|$ grow only to hundreds, while the Glow's smallest $\log\sigma$ falls to about
@@ -755,7 +761,7 @@ for s in decomposition_spreads[1:]:
 # produce the astronomically negative $\log p$ of the isotropic-noise sets. The CV-Glow's
 # smallest $\log\sigma$ stays far higher, between $-3.3$ and $-6.8$ (printed; higher than the Glow's at
 # every spread, checked), so its Mahalanobis term grows much more slowly, though it still
-# reaches $-1.7\cdot 10^7$ nats at $s = 0.32$ (printed), far beyond any real image's scale.
+# reaches -1.71e7 nats at $s = 0.32$ (printed), far beyond any real image's scale.
 # Either way the experiment's *ordering* is untouched (a larger spread is less likely), but its
 # sizes are not comparable with any Taylor expansion.
 
