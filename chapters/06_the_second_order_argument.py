@@ -970,15 +970,14 @@ print(
 # (black pixels fall from about half of all pixels to a few per cent, printed) is what the
 # models penalise most. The **foreground only** set as first defined is not a variance-only
 # control: it also darkens the garments (its mean pixel and largest mean shift, printed), and
-# for the affine Glow its intervals at $t = 0$ and $0.25$ contain zero; it is kept because
-# chapter 07 compares with its numbers, but no conclusion here rests on it.
+# for the affine Glow its intervals at $t = 0$ and $0.25$ contain zero; it is kept to show that
+# confound, and no conclusion here rests on it.
 #
 # This is the same kind of test as the paper's own variance-lowering experiment, graying
 # CIFAR-10 and SVHN images (its Figure 5b), which *raised* the likelihood. Graying lowers the
 # colour variance but also makes the three channels identical, a redundancy a flow can exploit;
 # chapter 07 separates the two with partial desaturation and channel copies, on the paper's
-# data and its 28x28 extension. The numbers above (per model and variant, printed) are the
-# ones chapter 07 compares with.
+# data, and runs the same three shrinking arms on MNIST (its 28x28 extension).
 #
 # ## Experiment 4: the real pair
 #
