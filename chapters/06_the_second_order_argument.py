@@ -337,8 +337,9 @@ finding(
 # %% [markdown]
 # The printed number of pixels with a *positive* second derivative (blank in the right map)
 # matters for the sign argument: a concave $\log p$ has no such direction, so these pixels show
-# that the trained CV-Glow's $\log p$ is not log-concave even at the mean image (its split priors
-# and ReLU couplings allow that), and along them a smaller spread would be *less* likely. They
+# that the trained CV-Glow's density is not log-concave even at the mean image (at that point the
+# ReLU couplings are locally affine, so the positive entries can only come from the split priors,
+# whose scales depend on the kept half), and along them a smaller spread would be *less* likely. They
 # do not decide the trace of Experiment 4: their share of its diagonal second-order term is
 # printed beside the total (under 1%, checked), but they are why the argument can only be
 # approximate for a Glow.
@@ -603,7 +604,8 @@ for label, (model_drop, _, relative_error) in reach.items():
 # data spread (printed in Experiment 1), but the noise is isotropic, so even the "training" set
 # has many negative pixel values (printed share) and a mean $\log p$ far below that of real
 # test images (printed). What this experiment shows is a statement about isotropic noise around
-# the mean image, in the region where the split priors' scales collapse (next section).
+# the mean image, in the region where the affine Glow's split-prior scales collapse (next section;
+# the CV-Glow's stay bounded).
 #
 # <!-- constant: 0.05 (the in-distribution spread, set in the cell below) -->
 
@@ -950,25 +952,30 @@ print(
 )
 
 # %% [markdown]
-# The predictions say the lower-variance sets are more likely; for the sets that keep the mean
+# The predictions (computed for the whole-image sets only) say the lower-variance sets are more
+# likely; they are anchored at the mean image, so at $t = 1$ they sit far below the measured 0:
+# compare slopes, not levels. For the sets that keep the mean
 # (whole image, and foreground with the mean kept) the measurements say the opposite. Shrinking
 # the whole image makes every $x_t$ less likely than the real images (paired intervals below
 # zero), most of all at the intermediate $t$: $t = 0.5$ lies below $t = 0.75$ by a paired
 # interval that excludes zero (printed); the mean image itself ($t = 0$) is not a likely image
 # either. Shrinking the foreground toward each pixel's own foreground mean, which keeps the set's
-# mean (largest shift of a pixel's mean printed: under one grey level, 0.004) and removes variance
+# mean (largest shift of a pixel's mean printed, under one grey level) and removes variance
 # without greying the background, also lowers $\log p$ for both models, with intervals below
 # zero. So **lowering the variance at a common mean does not make FashionMNIST images more
 # likely to either model**: the parameter-free sign argument of Step 4 fails here, for real
 # images, while it held for isotropic Gaussian spreads far from the data (Experiment 2).
 #
-# How large the drop is depends on *where* the variance is removed, not on how much: the
+# How large the drop is depends on *where* the variance is removed, not only on how much: the
 # mean-kept foreground set at $t = 0$ and the whole-image set at $t = 0.75$ have almost the same
 # summed variance (printed), and the first loses far less $\log p$ (checked). Greying only the
 # background, which leaves the garment as it is, lowers $\log p$ *more* than the whole-image
 # shrink at both $t$ tested (checked): the background's change from exactly black to grey
 # (black pixels fall from about half of all pixels to a few per cent, printed) is what the
-# models penalise most. The **foreground only** set as first defined is not a variance-only
+# models penalise most. That set is not variance-only either: it raises the mean pixel
+# (printed). And given a grey background, shrinking the garment as well (the whole-image set) is
+# more likely than greying the background alone (printed): lowering the garment's variance then
+# raises $\log p$, in the argument's direction, though not at a common mean. The **foreground only** set as first defined is not a variance-only
 # control: it also darkens the garments (its mean pixel and largest mean shift, printed), and
 # for the affine Glow its intervals at $t = 0$ and $0.25$ contain zero; it is kept to show that
 # confound, and no conclusion here rests on it.
@@ -1124,16 +1131,19 @@ for label, prediction in expansion_terms.items():
 # mean seen through the gradient at $x_0$, is close to the measured gap: within 20% as point
 # estimates for both models (the affine Glow's 581 against 682 is 15% off), and the two
 # bootstrap intervals over the images overlap for both models and for chapter 03's two other
-# Glow seeds (printed, checked), whose measured gaps and first-order terms lie within each
-# other's intervals. So on this evidence the match is not a one-seed accident; with one CV-Glow
-# its seed spread is not measured. The second-order columns, which should be corrections, are
+# Glow seeds (printed, checked). Overlap is a weak test for two estimates from the same images: for
+# the three affine Glows each point estimate lies outside the other's interval, the first-order
+# term short of the gap in every seed, while the CV-Glow's agree within their intervals (a paired
+# interval of the per-image difference would be the right test; this build does not compute it).
+# So the match is approximate but not a one-seed accident; with one CV-Glow its seed spread is not
+# measured. The second-order columns, which should be corrections, are
 # tens of times larger and of the opposite sign (point estimates: this build computes no
 # interval for the Hessian terms, one Hessian-vector product per image and model). The
 # first-order match does depend on the expansion point: the same term with the gradient at the
 # midpoint of the two means, or at MNIST's mean, is off by far more than 20% (printed), as it
 # must be for a $\log p$ this far from linear over the distance between the means. A term that
-# changes this much with $x_0$ cannot be read as the explanation of the gap, only as a
-# coincidence at one point. And
+# changes this much with $x_0$ cannot be read as the explanation of the gap; why it matches at the
+# FashionMNIST mean in all four models is not explained here. And
 # the diagonal column is several times the full one: the pixel correlations (the off-diagonal
 # second moments) cancel most of what the per-pixel variances alone would predict, so a
 # diagonal form like Eq. 6 leaves out terms as large as the ones it keeps.
@@ -1186,25 +1196,27 @@ else:
 # - **The local curvature is far larger than the data's scale can bear.** At the mean image the
 #   trained CV-Glow's true curvature per pixel is about $10^5$ times the closed form's (printed
 #   median ratio). Used at the data's scale, the second-order predictions are off by large
-#   factors in every experiment: tens of thousands of nats where the measured real-pair gaps
+#   factors in every experiment: ten thousand nats and more where the measured real-pair gaps
 #   are hundreds (Experiment 4, where the sign also comes out wrong), and in Experiment 2 by
 #   the printed ratios: tens of times too large for the CV-Glow (between 10 and 100 times,
 #   checked), and for the affine Glow too small by many orders, since its measured gaps reach
 #   $10^{20}$ nats when isotropic noise leaves the data's neighbourhood; those come from its
 #   split prior's Mahalanobis term, through learned scales that collapse far from the data.
-#   Below about a grey level the ReLU kinks are what breaks the quadratic (the frozen-mask
-#   control of Experiment 1); beyond it the split priors' scales do.
+#   Up to a distance of $10^{-3}$ (a quarter of a grey level) the ReLU kinks are what breaks the
+#   quadratic: with the masks frozen the error stays within 10% there (Experiment 1). Farther
+#   out the frozen models fail too, so the kinks, the affine Glow's sigmoid scales and the split
+#   priors all contribute, and this build does not separate them.
 # - **The sign argument does better than the expansion, sometimes.** With equal means and
 #   isotropic noise far from the data (Experiment 2: even the "training" set there has a mean
 #   $\log p$ thousands to millions of nats below real images) the measured mean $\log p$ falls
 #   monotonically with the spread over the swept range 0.01 to 0.1, so there the smaller spread
 #   wins, as the argument says. Not at every distance: very close to the mean image (Experiment
-#   1, $s \le 3\cdot 10^{-7}$) the CV-Glow's mean $\log p$ *rose* above $\log p(\mu)$, as the
-#   few directions of positive curvature allow. With real images the argument fails (Experiment
+#   1, $s \le 3\cdot 10^{-7}$) the CV-Glow's mean $\log p$ *rose* above $\log p(\mu)$; the
+#   frozen-mask model follows the quadratic's fall there, so the rise comes from the ReLU kinks. With real images the argument fails (Experiment
 #   3, on integer images with fresh dequantization): shrinking FashionMNIST test images toward
 #   their mean makes them *less* likely, so does lowering the foreground's variance with its
-#   mean kept, and greying the background alone costs the most, while both predictions, from
-#   the true Hessian and from the closed form, say the opposite.
+#   mean kept, and greying the background alone costs the most, while both predictions for the
+#   whole-image sets, from the true Hessian and from the closed form, say the opposite.
 # - **Eq. 6 gets the real pair's sign, for a fragile reason.** The closed form with per-pixel
 #   variances (Eq. 6 as the paper writes it) has the measured sign and is within a factor of
 #   three of the measured gap (checked; printed: relative error 1.2); the
