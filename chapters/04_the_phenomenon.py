@@ -28,16 +28,24 @@
 # The detector "flag x as OOD when $\log p(x) < \tau$" is judged by its AUROC over all
 # thresholds $\tau$: the probability that a random in-distribution test image gets a higher
 # likelihood than a random OOD image. 1 is perfect, 0.5 is chance, **below 0.5 the model
-# prefers the OOD data.** Every mean BPD and AUROC comes with a 95% bootstrap interval over the
-# test images (`ood_lib.intervals`, 1000 resamples): it says how much the number would move
-# with another draw of test images from the same data set, not with another training run.
+# prefers the OOD data.** Each experiment prints its mean BPDs and AUROC with a 95% bootstrap
+# interval over the test images (`ood_lib.intervals`, 1000 resamples), and the summary table
+# near the end collects them: an interval says how much the number would move with another
+# draw of test images from the same data set, not with another training run (for that, three
+# FashionMNIST Glows trained with different seeds are compared near the end).
 #
 # What each BPD is: the PixelCNN's is an *exact* discrete likelihood. The Glow's is computed
 # with one draw of dequantization noise per image, an unbiased estimate of an *upper bound* on
-# the discrete BPD (chapter 01's Jensen bound). The VAE's is an upper bound twice over: an
-# importance-weighted bound with K samples, also with one noise draw.
+# the discrete BPD (chapter 01's Jensen bound); per image, one draw can fall on either side of
+# its expectation. The VAE's 256-way categorical decoder scores the integer pixels directly (no
+# dequantization noise); its BPD comes from one bound, the importance-weighted bound with K
+# latent samples, estimated with one draw of those K samples, so it too is an upper bound only
+# in expectation. (Why a dequantized density can exceed 1, and log-densities be positive, on the
+# [0, 1) scale: chapter 03.)
 
 # %%
+import copy
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -45,6 +53,7 @@ from matplotlib.colors import LogNorm
 from scipy.stats import spearmanr
 
 from ood_lib import data, intervals, metrics, plots, scores, zoo
+from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
 from ood_lib.findings import finding
 from ood_lib.profile import chapter_footer, chapter_header
 
@@ -64,17 +73,31 @@ def score_sets(model: torch.nn.Module, test_sets: dict[str, torch.Tensor], **kwa
     }
 
 
-def plot_histograms(bpd: dict[str, np.ndarray], title: str, ax: plt.Axes) -> None:
-    """Histograms of per-example BPD on shared bins; the legend, below the axis, counts the images outside the bins."""
-    bins = plots.shared_bins(list(bpd.values()))
-    for name, values in bpd.items():
-        outside = int(np.sum((values < bins[0]) | (values > bins[-1])))
-        label = f"{data.get_spec(name).title} test" + (f" ({outside} outside the axis)" if outside else "")
-        ax.hist(values, bins=bins, alpha=0.55, density=True, label=label)
+def plot_histograms(
+    bpd: dict[str, np.ndarray], title: str, ax: plt.Axes, paper_means: dict[str, float] | None = None
+) -> None:
+    """Histograms of per-example BPD on shared bins from the lowest BPD (so the most likely images
+    are never cut off) to the pooled 99.5th percentile; the legend, below the axis, counts the
+    images beyond the right edge. Dashed lines: our means; dotted: the paper's, where given."""
+    pooled = np.concatenate(list(bpd.values()))
+    bins = np.linspace(pooled.min(), np.percentile(pooled, 99.5), 61)
+    for index, (name, values) in enumerate(bpd.items()):
+        above = int(np.sum(values > bins[-1]))
+        colour = PALETTE[index]
+        label = f"{data.get_spec(name).title} test" + (f" ({above} beyond the right edge)" if above else "")
+        ax.hist(values, bins=bins, alpha=0.55, density=True, label=label, color=colour)
+        if values.mean() < bins[-1]:
+            ax.axvline(
+                values.mean(), color=colour, linestyle="--", linewidth=1.2, label=f"our mean {values.mean():.3f}"
+            )
+        if paper_means and name in paper_means:
+            ax.axvline(
+                paper_means[name], color=colour, linestyle=":", linewidth=1.8, label=f"paper's mean {paper_means[name]}"
+            )
     ax.set_xlabel("bits per dimension (lower = more likely)")
     ax.set_ylabel("density of images")
     ax.set_title(title)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=8)
 
 
 MODEL_LABELS = {"glow": "Glow", "pixelcnn": "PixelCNN", "vae": "VAE"}
@@ -93,7 +116,21 @@ ROW_COLOURS = {
 results = []  # one row per experiment, for the summary table at the end
 
 
-def experiment(model_name: str, train_set: str, ood_set: str, test_sets: dict[str, torch.Tensor], ax: plt.Axes) -> dict:
+def format_mean(interval: intervals.Interval) -> str:
+    """A mean BPD with its interval: 3 decimals, or 4 significant digits where the tail makes it huge."""
+    if interval.high < 1000:
+        return interval.format(3)
+    return f"{interval.estimate:.4g} [{interval.low:.4g}, {interval.high:.4g}]"
+
+
+def experiment(
+    model_name: str,
+    train_set: str,
+    ood_set: str,
+    test_sets: dict[str, torch.Tensor],
+    ax: plt.Axes,
+    paper_means: dict[str, float] | None = None,
+) -> dict:
     """Score ``test_sets`` with ``model_name`` trained on ``train_set`` (from the zoo), draw the
     histograms on ``ax``, print the AUROC of log p(x) as in-distribution score, record the row."""
     trained = zoo.get(model_name, train_set, profile)
@@ -102,7 +139,7 @@ def experiment(model_name: str, train_set: str, ood_set: str, test_sets: dict[st
     bpd = score_sets(trained.model, test_sets, **extra)
     auroc = scores.auroc(-bpd[train_set], -bpd[ood_set])
     label = MODEL_LABELS[model_name]
-    plot_histograms(bpd, f"{label} trained on {data.get_spec(train_set).title}", ax)
+    plot_histograms(bpd, f"{label} trained on {data.get_spec(train_set).title}", ax, paper_means)
     print(
         f"{label} trained on {train_set}: {trained.provenance()}"
         + (f"; bound with K = {extra['num_samples']}" if extra else "")
@@ -110,9 +147,21 @@ def experiment(model_name: str, train_set: str, ood_set: str, test_sets: dict[st
     budget = trained.config["train"]
     print(
         f"  architecture {trained.config['model']}; batch {budget['batch_size']}, lr {budget['lr']}"
-        + ("; scores are lower bounds on log p(x), so BPDs are upper bounds" if extra else "")
+        + (
+            f"; trained on the ELBO (K = 1), scored with the importance-weighted bound (K = {extra['num_samples']}): "
+            "its expectation is a lower bound on log p(x), so the BPDs are upper bounds in expectation"
+            if extra
+            else ""
+        )
     )
-    print(f"  AUROC {train_set} (in) vs {ood_set} (out) = {auroc:.3f}")
+    print(
+        "  mean BPD [95% bootstrap interval]: "
+        + ", ".join(f"{name} {format_mean(intervals.bootstrap_mean(values))}" for name, values in bpd.items())
+    )
+    print(
+        f"  AUROC {train_set} (in) vs {ood_set} (out) = "
+        f"{intervals.bootstrap_auroc(-bpd[train_set], -bpd[ood_set]).format(3)}"
+    )
     row = {
         "label": label,
         "model_name": model_name,
@@ -148,7 +197,15 @@ small_sets = load_test_sets(("fashion_mnist", "mnist"))
 
 # %%
 fig, axes = panels(1)
-glow_fashion = experiment("glow", "fashion_mnist", "mnist", small_sets, axes[0])
+PAPER_FIGURE_1 = {"fashion_mnist": 2.958, "mnist": 1.833, "mnist own": 1.262}
+glow_fashion = experiment(
+    "glow",
+    "fashion_mnist",
+    "mnist",
+    small_sets,
+    axes[0],
+    paper_means={k: PAPER_FIGURE_1[k] for k in ("fashion_mnist", "mnist")},
+)
 finish(fig)
 
 # %%
@@ -157,7 +214,11 @@ finding("Glow(FashionMNIST) prefers MNIST, AUROC < 0.5", bool(glow_fashion["auro
 
 # %% [markdown]
 # Not just the mean moved: the bulk of the MNIST histogram lies to the left of (more likely
-# than) FashionMNIST's, so no threshold on $\log p(x)$ separates them the right way round.
+# than) FashionMNIST's, so no threshold on $\log p(x)$ separates them the right way round. The
+# axis starts at the most likely image (the MNIST 1s shown near the end of the chapter), so only
+# the least likely tail is cut off, and the legend counts it. The dotted lines are the paper's
+# means: both of ours lie to their right (our levels are worse, see the scope table), but the
+# order of the two sets is the paper's.
 #
 # ## Figure 6: the effect is not symmetric
 #
@@ -165,7 +226,7 @@ finding("Glow(FashionMNIST) prefers MNIST, AUROC < 0.5", bool(glow_fashion["auro
 
 # %%
 fig, axes = panels(1)
-glow_mnist = experiment("glow", "mnist", "fashion_mnist", small_sets, axes[0])
+glow_mnist = experiment("glow", "mnist", "fashion_mnist", small_sets, axes[0], paper_means={"mnist": 1.262})
 finish(fig)
 # The same MNIST test images (and the same dequantization noise) under the two Glows, paired.
 own_minus_fashion = intervals.bootstrap_mean(glow_mnist["bpd"]["mnist"] - glow_fashion["bpd"]["mnist"])
@@ -173,6 +234,15 @@ print(
     f"MNIST test, mean BPD: under MNIST's own Glow {glow_mnist['bpd']['mnist'].mean():.3f}, under the "
     f"FashionMNIST Glow {glow_fashion['bpd']['mnist'].mean():.3f}; own minus FashionMNIST's "
     f"{own_minus_fashion.format(3)} (paired bootstrap over the images)"
+)
+# The spread of each test set around its own mean: the per-pixel variance, summed over the 784 pixels.
+pixel_variance_sum = {
+    name: float((x_uint8[:, 0].numpy().astype(np.float64) / 255).var(axis=0).sum())
+    for name, x_uint8 in small_sets.items()
+}
+print(
+    "per-pixel variance summed over the pixels (pixel values in [0, 1]): "
+    + ", ".join(f"{name} {value:.1f}" for name, value in pixel_variance_sum.items())
 )
 
 # %%
@@ -182,18 +252,23 @@ finding(
     "MNIST's own Glow gives MNIST a lower mean BPD than the FashionMNIST Glow (interval excludes 0)",
     bool(own_minus_fashion.high < 0),
 )
+finding(
+    "MNIST test has the smaller summed per-pixel variance",
+    bool(pixel_variance_sum["mnist"] < pixel_variance_sum["fashion_mnist"]),
+)
 
 # %% [markdown]
 # Trained on MNIST, the model *does* find FashionMNIST unlikely. The failure is one-directional:
 # what matters is not "in" versus "out" but a property of the two data sets. Which property is
 # the subject of chapters 05-07; the paper's answer is the per-pixel variances (MNIST has the
-# smaller spread around its mean), although, as chapter 00 showed, the two sets' means differ
+# smaller spread around its mean: the summed per-pixel variance printed above), although, as chapter 00 showed, the two sets' means differ
 # too (MNIST's pixels are darker on average), so both have to be looked at.
 #
 # A higher likelihood is not a good fit. The FashionMNIST Glow gives MNIST 2.062 BPD, better
 # than its own test set, yet MNIST's own Glow gives the same images 1.540 (the paired difference
-# and its interval are printed above): the FashionMNIST model wastes about half a bit per pixel
-# on digits; it just wastes more on clothes.
+# and its interval are printed above): on digits the FashionMNIST model spends 0.52 bits per
+# pixel more than MNIST's own Glow (interval 0.516-0.528). (How far either is from the best possible model of
+# digits or of clothes, nothing here measures.)
 #
 # ### Which FashionMNIST images does the MNIST Glow reject, and where is their ink?
 #
@@ -248,6 +323,17 @@ print(
 )
 ring_correlation = spearmanr(bpd_under_mnist, ring_share).statistic
 inked_correlation = spearmanr(bpd_under_mnist, (fashion_test > 0).sum(axis=(1, 2))).statistic
+# Is the 8 worst's ring share unusual? Their mean percentile against that of 8 random test images.
+ring_percentile = (np.argsort(np.argsort(ring_share)) + 0.5) / len(ring_share)
+worst_mean_percentile = ring_percentile[worst].mean()
+permutation_rng = np.random.default_rng(0)
+random_sets = np.stack([permutation_rng.choice(len(ring_share), 8, replace=False) for _ in range(10000)])
+random_means = ring_percentile[random_sets].mean(axis=1)
+ring_share_p = float(np.mean(np.abs(random_means - 0.5) >= abs(worst_mean_percentile - 0.5)))
+print(
+    f"the 8 worst's mean percentile of ring share: {worst_mean_percentile:.0%}; two-sided permutation p-value "
+    f"against 10000 random sets of 8 test images: {ring_share_p:.2f}"
+)
 print(
     f"Spearman rank correlation of BPD with the ring share: {ring_correlation:.2f}; "
     f"with the number of inked pixels: {inked_correlation:.2f}"
@@ -256,16 +342,20 @@ print(
 fig = plt.figure(figsize=(13, 5.4), layout="constrained")
 maps_figure, worst_figure = fig.subfigures(1, 2, width_ratios=[1, 2.4])
 map_axes = maps_figure.subplots(2, 1)
-norm = LogNorm(vmin=1e-4, vmax=1)
+# Floor at half of one image in 60000: every pixel inked at least once is drawn in the colour map;
+# pixels never inked are below the floor and get their own colour (cyan-free light green).
+floor = 1 / 120000
+ink_cmap = plt.get_cmap("magma").with_extremes(under="#7fd67f")
+norm = LogNorm(vmin=floor, vmax=1)
 for ax, frequency, title in (
     (map_axes[0], mnist_ink_frequency, "MNIST train"),
     (map_axes[1], fashion_ink_frequency, "FashionMNIST test"),
 ):
-    shown = ax.imshow(np.maximum(frequency, 1e-4), cmap="magma", norm=norm)
+    shown = ax.imshow(np.where(frequency > 0, frequency, floor / 2), cmap=ink_cmap, norm=norm)
     ax.contour(ring.astype(float), levels=[0.5], colors="cyan", linewidths=0.8)
     ax.set_title(title, fontsize=10)
     ax.set_axis_off()
-maps_figure.colorbar(shown, ax=map_axes, shrink=0.9, label="share of images inked (0 drawn as 1e-4)")
+maps_figure.colorbar(shown, ax=map_axes, shrink=0.9, extend="min", label="share of images inked\n(green: never inked)")
 maps_figure.suptitle("Where the images have ink\n(cyan: inner edge of the outer ring)", fontsize=10)
 for ax, index in zip(worst_figure.subplots(2, 4).ravel(), worst):
     plots.imshow_uint8(ax, small_sets["fashion_mnist"][index].permute(1, 2, 0).numpy())
@@ -284,34 +374,83 @@ plots.show(fig)
 #
 # A control answers whether the ring's ink is nevertheless what blows up those BPDs: set the
 # ring to 0 in the 8 worst images and in 8 images of median BPD, and score original and
-# edited images with the same dequantization noise. Then set only MNIST's always-zero pixels to
-# 0. Re-scored as a batch of their own, the images get other noise draws, so the "original"
-# numbers move too; three draws show how much.
+# edited images with the same dequantization noise. Clearing the ring also removes ink, and the
+# BPD rank-correlates with the number of inked pixels (above), so two matched edits separate
+# "ring" from "less ink": clear the same *number* of inked pixels, or the same ink *mass*, chosen
+# at random (one seeded draw) among the image's inked pixels *inside* the ring. Then set only
+# MNIST's always-zero pixels to 0. Re-scored as a batch of their own, the images get other noise
+# draws, so the "original" numbers move too; three draws show how much. Finally, to rule out
+# float32 overflow at BPDs of $10^7$-$10^9$, the first draw is recomputed in float64.
 
 # %%
 typical = np.argsort(np.abs(bpd_under_mnist - np.median(bpd_under_mnist)))[:8]
-probe_images = small_sets["fashion_mnist"][np.concatenate([worst, typical])]
+probe_index = np.concatenate([worst, typical])
+probe_images = small_sets["fashion_mnist"][probe_index]
 ring_zeroed, always_zero_zeroed = probe_images.clone(), probe_images.clone()
 ring_zeroed[:, 0][:, torch.from_numpy(ring)] = 0
 always_zero_zeroed[:, 0][:, torch.from_numpy(always_zero)] = 0
+# The matched controls: the same count, or the same ink mass, of inked pixels inside the ring.
+count_matched, mass_matched = probe_images.clone(), probe_images.clone()
+control_rng = np.random.default_rng(profile.seed)
+removed_mass = np.zeros((3, 16))  # share of the image's ink removed: ring, count-matched, mass-matched
+for position in range(16):
+    pixels = probe_images[position, 0].numpy().astype(np.int64).ravel()
+    ring_pixels = ring.ravel()
+    inked_in_ring = int((pixels[ring_pixels] > 0).sum())
+    order = control_rng.permutation(np.flatnonzero(~ring_pixels & (pixels > 0)))
+    by_mass = int(np.searchsorted(np.cumsum(pixels[order]), pixels[ring_pixels].sum()) + 1)
+    for edited, chosen in ((count_matched, order[:inked_in_ring]), (mass_matched, order[:by_mass])):
+        edited[position, 0].view(-1)[torch.from_numpy(chosen)] = 0
+    removed_mass[:, position] = [
+        pixels[ring_pixels].sum() / pixels.sum(),
+        pixels[order[:inked_in_ring]].sum() / pixels.sum(),
+        pixels[order[:by_mass]].sum() / pixels.sum(),
+    ]
 draws = np.stack([scores.bits_per_dim(glow_mnist["model"], probe_images, seed=seed) for seed in range(3)])
-after_ring = scores.bits_per_dim(glow_mnist["model"], ring_zeroed, seed=0)
-after_always_zero = scores.bits_per_dim(glow_mnist["model"], always_zero_zeroed, seed=0)
-print(f"{'':22s} {'3 noise draws: min':>18s} {'max':>10s} {'ring set to 0':>14s} {'always-zero set to 0':>21s}")
-for position, index in enumerate(np.concatenate([worst, typical])):
+after = {
+    name: scores.bits_per_dim(glow_mnist["model"], edited, seed=0)
+    for name, edited in (
+        ("ring", ring_zeroed),
+        ("count", count_matched),
+        ("mass", mass_matched),
+        ("always-zero", always_zero_zeroed),
+    )
+}
+# float64 re-score of draw 0: the same dequantized inputs, a float64 copy of the model.
+with torch.no_grad():
+    dequantized = dequantize(probe_images, torch.Generator().manual_seed(0))
+    float64_bpd = bits_per_dim_from_log_prob(
+        copy.deepcopy(glow_mnist["model"]).double().log_prob(dequantized.double()), dequantized[0].numel()
+    ).numpy()
+float64_ratio = float(np.max(np.abs(float64_bpd / draws[0] - 1)))
+print(
+    f"{'':17s} {'3 noise draws: min':>18s} {'max':>10s} {'ring to 0':>10s} {'same count':>11s} "
+    f"{'same mass':>10s} {'always-zero':>12s}   ink removed: ring / count / mass"
+)
+for position, index in enumerate(probe_index):
     kind = "worst" if position < 8 else "median"
     print(
-        f"{kind:6s} image {index:4d}      {draws[:, position].min():18.4g} {draws[:, position].max():10.4g} "
-        f"{after_ring[position]:14.4g} {after_always_zero[position]:21.4g}"
+        f"{kind:6s} image {index:4d} {draws[:, position].min():18.4g} {draws[:, position].max():10.4g} "
+        f"{after['ring'][position]:10.4g} {after['count'][position]:11.4g} {after['mass'][position]:10.4g} "
+        f"{after['always-zero'][position]:12.4g}   " + " / ".join(f"{share:.0%}" for share in removed_mass[:, position])
     )
 worst_stay = int((draws[:, :8].min(axis=0) > typical_cut).sum())
-ring_rescued = int((after_ring[:8] < typical_cut).sum())
-always_zero_rescued = int((after_always_zero[:8] < typical_cut).sum())
+rescued = {name: int((values[:8] < typical_cut).sum()) for name, values in after.items()}
+median_change = {name: float(np.mean(values[8:] - draws[0, 8:])) for name, values in after.items()}
+always_zero_factor = draws[0, :8] / after["always-zero"][:8]
 print(
-    f"of the 8 worst: above the 95th percentile ({typical_cut:.2f}) in every noise draw: {worst_stay}; "
-    f"below it with the ring set to 0: {ring_rescued}; with only the always-zero pixels set to 0: {always_zero_rescued}"
+    f"of the 8 worst: above the 95th percentile ({typical_cut:.2f}) in every noise draw: {worst_stay}; below it "
+    f"with the ring set to 0: {rescued['ring']}; with the same count of inner ink cleared: {rescued['count']}; "
+    f"the same mass: {rescued['mass']}; only the always-zero pixels: {rescued['always-zero']}"
 )
-print(f"median images, mean change of BPD with the ring set to 0: {np.mean(after_ring[8:] - draws[0, 8:]):+.2f}")
+print(
+    "median images, mean change of BPD: " + ", ".join(f"{name} {value:+.2f}" for name, value in median_change.items())
+)
+print(
+    "the 8 worst, factor by which clearing only the always-zero pixels divides the BPD: "
+    + ", ".join(f"{index}: {factor:.3g}" for index, factor in zip(worst, always_zero_factor))
+)
+print(f"float64 against float32 BPD, largest relative difference over the 16 images: {float64_ratio:.1e}")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -321,36 +460,58 @@ finding(
     "MNIST training images with ink in the outer ring, rounded percent", int(round(100 * mnist_ring_ink.mean())), 12
 )
 finding("every FashionMNIST test image has ink in the outer ring", bool((fashion_test[:, ring] > 0).any(axis=1).all()))
-finding(
-    "the 8 least likely images: how many put more of their ink in the ring than the median image",
-    int((ring_share[worst] > np.median(ring_share)).sum()),
-    3,
-)
+finding("the 8 least likely images' ring share is not unusual: permutation p > 0.05", bool(ring_share_p > 0.05))
 finding("|rank correlation of BPD with the ring share| < 0.1", bool(abs(ring_correlation) < 0.1))
 finding("rank correlation of BPD with the number of inked pixels > 0.5", bool(inked_correlation > 0.5))
 finding("the 8 worst stay above the 95th percentile in all 3 noise draws", worst_stay, 8)
-finding("of the 8 worst, below the 95th percentile once the ring is set to 0", ring_rescued, 6)
+finding("the enormous BPDs are not float32 artefacts: float64 agrees within 0.1%", bool(float64_ratio < 1e-3))
+finding("of the 8 worst, below the 95th percentile once the ring is set to 0", rescued["ring"], 6)
 finding(
-    "of the 8 worst, below the 95th percentile once only the always-zero pixels are set to 0", always_zero_rescued, 1
+    "clearing the same count of inked pixels inside the ring rescues fewer of the 8 worst than clearing the ring",
+    bool(rescued["count"] < rescued["ring"]),
+)
+finding(
+    "clearing the same ink mass inside the ring rescues fewer of the 8 worst than clearing the ring",
+    bool(rescued["mass"] < rescued["ring"]),
+)
+finding(
+    "median images: clearing the ring lowers the mean BPD, clearing the same count or mass inside raises it",
+    bool(median_change["ring"] < 0 < min(median_change["count"], median_change["mass"])),
+)
+finding(
+    "of the 8 worst, BPD divided by more than 10 by clearing only the always-zero pixels",
+    int((always_zero_factor > 10).sum()),
+    2,
 )
 
 # %% [markdown]
-# The enormous BPDs are not noise-draw flukes: each of the 8 stays far above the typical range
-# in every draw, although the largest move by a factor of two or more from draw to draw (the
-# one-draw estimate is itself unreliable out there). Setting the outer ring to 0 brings most of
-# them back among ordinary images, while clearing only MNIST's always-zero pixels rescues
-# almost none: the ring's ink is needed for the blow-up, but not because of the few pixels MNIST
-# never inks. And since every FashionMNIST image has ink in the ring, and the worst put an
-# ordinary share of their ink there, ink in the ring is not sufficient either. What makes these
-# few (ankle boots with long bright soles, bags filling the frame) explode is how the flow
-# extrapolates beyond the region MNIST covers, which these pixel counts do not capture. Two of
-# the 8 stay above the 95th percentile with the ring cleared: the checked shirt, which falls from
-# hundreds to about 13 BPD, and the trousers, which clearing the ring hardly changes.
+# The enormous BPDs are not noise-draw flukes, nor float32 overflow: each of the 8 stays far
+# above the typical range in every draw (although the largest move by a factor of two or more
+# from draw to draw: the one-draw estimate is itself unreliable out there), and float64 gives the
+# same values. Setting the outer ring to 0 brings 6 of the 8 back among ordinary images, and
+# lowers even the median images' BPD. The matched controls say this is not simply "less ink":
+# clearing as many inked pixels, or as much ink, *inside* the ring rescues fewer of the 8, makes
+# some far worse, and *raises* the median images' BPD. Under the MNIST Glow, then, ink in the
+# outer ring costs more than the same ink elsewhere. (The matched edits punch holes into the
+# garment, which is itself an unusual image; one random choice of pixels is shown.) The ring is
+# not the whole story: two of the 8 stay above the 95th percentile with the ring cleared (the
+# checked shirt, image 597, which falls from hundreds to about 13 BPD, and the trousers, image
+# 1107, which clearing the ring hardly changes), and since every FashionMNIST image has ink in
+# the ring and the worst put an ordinary share of their ink there (the permutation p-value),
+# ink in the ring does not say which images explode.
+#
+# Clearing only MNIST's 67 always-zero pixels is image by image: for 2 of the 8 (images 906 and
+# 17) it divides the BPD by more than 10, 906 falling from millions to hundreds; for the other
+# six the factor is 1 to three digits (image 1545 has no ink on those pixels at all). So the always-zero
+# pixels matter for some images, and a 95th-percentile cut alone would hide that. What else
+# makes these few explode, these pixel edits do not isolate.
 #
 # ## The 32×32×3 pair, when present
 #
 # CIFAR-10 → SVHN (Figure 2b, and Figure 3c, d for the PixelCNN and the VAE) and
-# SVHN → CIFAR-10 (Figure 6) run the same code where the two data sets are on disk.
+# SVHN → CIFAR-10 (Figure 6) run the same code where the two data sets are on disk. Neither is
+# on this machine, so this branch has **not been executed here** and no finding checks it: its
+# histograms and AUROCs, where it runs, are unchecked output.
 
 # %%
 PAPER_LARGE = {
@@ -459,6 +620,34 @@ for row in fashion_rows:
         label=f"{row['label']}: mean FashionMNIST test",
     )
 ax.axhline(8.0, color="black", linestyle=":", linewidth=1, label="8 bits (a uniform model)")
+for row in fashion_rows:
+    ax.axhline(
+        probe_bpd[row["label"]]["noise"].mean(),
+        color=row["colour"],
+        linestyle="-.",
+        linewidth=1,
+        label=f"{row['label']}: uniform noise, mean {probe_bpd[row['label']]['noise'].mean():.3f}",
+    )
+ax.plot(0, PAPER_FIGURE_8["fashion constant 0"], "k*", markersize=11, label="paper's Glow: constant 0 (0.339)")
+ax.axhline(
+    PAPER_FIGURE_8["fashion noise"], color="black", linestyle="--", linewidth=1, label="paper's Glow: noise (8.686)"
+)
+# Inset: the left edge, where the curves drop to their best value at v = 0.
+inset = ax.inset_axes([0.33, 0.5, 0.25, 0.42])
+for row in fashion_rows:
+    inset.plot(np.arange(9), probe_bpd[row["label"]]["constant"][:9], "o-", color=row["colour"], markersize=3)
+    inset.annotate(
+        f"{probe_bpd[row['label']]['constant'][0]:.3f}",
+        (0, probe_bpd[row["label"]]["constant"][0]),
+        xytext=(6, 0),
+        textcoords="offset points",
+        fontsize=7,
+        color=row["colour"],
+    )
+inset.plot(0, PAPER_FIGURE_8["fashion constant 0"], "k*", markersize=8)
+inset.set_xlabel("v (0-8)", fontsize=7)
+inset.set_ylabel("BPD", fontsize=7)
+inset.tick_params(labelsize=7)
 ax.set_xlabel("constant pixel value v")
 ax.set_ylabel("bits per dimension")
 ax.set_title("Constant images under models trained on FashionMNIST")
@@ -572,7 +761,10 @@ finding(
 )
 
 # %% [markdown]
-# What orders the constants differs between the families. For the PixelCNN and the VAE it is
+# What orders the constants differs between the families. (The PixelCNN and the VAE both end in
+# a 256-way softmax per sub-pixel, a discrete likelihood of the integer value; the Glow is a
+# continuous density of the dequantized value. That shared output layer is one candidate for why
+# the two agree and the Glow does not; nothing here tests it.) For the PixelCNN and the VAE it is
 # how often the value $v$ occurs among the training pixels (rank correlations -0.90 and -0.93):
 # black is half of all training pixels and the best constant; the next most common values, 1
 # and 255 (saturated white cloth), give the second most likely constant (the printed ranking);
@@ -584,8 +776,8 @@ finding(
 # Beside the paper. Our Glow's constant 0 (0.296, one noise draw; 0.236-0.322 over 32 draws)
 # is a little *more* likely than the paper's 0.339, although our Glow fits the real test images
 # worse (3.353 against the paper's 2.958, chapter 03); uniform noise gets 8.998 BPD
-# [8.994, 9.002] against the paper's 8.686: both models rate noise below a uniform model's
-# 8 bits, ours by 0.31 bits per dimension more. Both gaps are outside what the noise draws and
+# [8.994, 9.002] against the paper's 8.686: both give noise more than 8 BPD, less likely than
+# under a uniform model, ours by 0.31 bits per dimension more than the paper's. Both gaps are outside what the noise draws and
 # the choice of noise images explain; they are differences between the models (ours smaller
 # and trained for minutes on a CPU), whose cause this chapter does not isolate. The qualitative
 # claim, black beats every real image and noise is worse than a typical one, reproduces.
@@ -593,14 +785,22 @@ finding(
 # ### The CIFAR-10 half of Figure 8, on the CIFAR-10 subset
 #
 # The paper's second case is a CIFAR-10 Glow: constant 128 at 0.589 BPD, far below its test
-# mean, and noise at 15.773. The full CIFAR-10 is not on this machine, but the Glow of chapter 07,
-# trained on the 4000-image CIFAR-10 subset (the `quick` 32×32×3 architecture), can stand in,
-# labelled as such.
+# mean, and noise at 15.773. The full CIFAR-10 is not on this machine, but the Glow of chapters
+# 03 and 07, trained on the 4000-image CIFAR-10 subset (the `quick` 32×32×3 architecture, printed
+# below), can stand in, labelled as such; chapter 03 sets its test BPDs beside the paper's.
 
 # %%
 if data.is_available("cifar10_subset"):
     glow_subset = zoo.get("glow", "cifar10_subset", profile)
     print(f"Glow on the CIFAR-10 subset: {glow_subset.provenance()}")
+    subset_model, subset_train = glow_subset.config["model"], glow_subset.config["train"]
+    subset_images = data.get_spec("cifar10_subset").split_sizes["train"]
+    print(
+        f"  {subset_model['levels']} levels x {subset_model['steps']} steps, {subset_model['hidden']} channels; "
+        f"{subset_train['n_steps']} steps of batch {subset_train['batch_size']} on {subset_images} training images "
+        f"({subset_train['n_steps'] * subset_train['batch_size'] / subset_images:.0f} epochs; "
+        "the paper's CIFAR-10 Glow: 50000 images)"
+    )
     subset_shape = (3, 32, 32)
     subset_test = data.to_tensor(data.load("cifar10_subset", "test")[0])
     subset_probes = {
@@ -613,7 +813,7 @@ if data.is_available("cifar10_subset"):
         ),
     }
     print(
-        f"subset test images ({len(subset_test)}): mean {subset_probes['test'].mean():.3f}, "
+        f"subset test images ({len(subset_test)}): mean {format_mean(intervals.bootstrap_mean(subset_probes['test']))}, "
         f"least {subset_probes['test'].min():.3f} BPD (paper's CIFAR-10 test mean 3.464)"
     )
     print(
@@ -623,7 +823,7 @@ if data.is_available("cifar10_subset"):
     )
     print(
         f"uniform noise (256 images): median {np.median(subset_probes['noise']):.3f}, "
-        f"mean {subset_probes['noise'].mean():.4g} BPD (paper's {PAPER_FIGURE_8['cifar noise']})"
+        f"mean {format_mean(intervals.bootstrap_mean(subset_probes['noise']))} BPD (paper's {PAPER_FIGURE_8['cifar noise']})"
     )
 else:
     subset_probes = None
@@ -652,10 +852,16 @@ if subset_probes is not None:
 # On colour images our stand-in behaves like the paper's model and unlike our FashionMNIST Glow:
 # every constant, mid-grey included (constant 128: 1.420, the paper's 0.589), is more likely than
 # every real test image, by more than 2 BPD against the test mean. So "mid-grey barely beats the
-# average image" is a property of our 28×28 Glow, not of Glows in general. Uniform noise is far
-# less likely than under the paper's model, with a heavy tail of enormous values (the printed
-# mean against the median): the subset Glow, trained on 4000 images, extrapolates to noise much
-# worse.
+# average image" does not hold for every Glow; between our two Glows the data, the image size
+# and channels, the architecture and the budget all differ, so which of them makes the
+# difference is not separated. (One candidate is the data: mid-grey is a common value in CIFAR-10,
+# while half of FashionMNIST's pixels are 0; untested here.) Uniform noise is far less likely
+# than under the paper's model (the printed median against the paper's 15.773), with a heavy
+# tail of enormous values (the printed mean against the median). Why, this chapter does not test: the
+# subset Glow differs from the paper's in training-set size, architecture and budget together.
+# Chapter 07 decomposes the noise images' log-likelihood and finds that the first split's
+# conditional prior carries most of the excess. Chapter 03 sets this Glow's test BPDs beside
+# the paper's Figure 1.
 
 # %% [markdown]
 # ## Summary table, with intervals
@@ -675,11 +881,7 @@ auroc_intervals = {}
 for row in results:
     in_bpd, ood_bpd = row["bpd"][row["train_set"]], row["bpd"][row["ood_set"]]
     in_mean, ood_mean = intervals.bootstrap_mean(in_bpd), intervals.bootstrap_mean(ood_bpd)
-    ood_text = (
-        ood_mean.format(3)
-        if ood_mean.high < 1000
-        else f"{ood_mean.estimate:.4g} [{ood_mean.low:.4g}, {ood_mean.high:.4g}]"
-    )
+    ood_text = format_mean(ood_mean)
     auroc_intervals[row["label"], row["train_set"]] = interval = intervals.bootstrap_auroc(-in_bpd, -ood_bpd)
     print(
         f"{row['label']:9s} {row['train_set']:14s} {in_mean.format(3):>26s} {np.median(in_bpd):7.3f} "
@@ -703,31 +905,88 @@ for first, second in (("Glow", "PixelCNN"), ("Glow", "VAE"), ("VAE", "PixelCNN")
     )
     print(f"AUROC {first} minus {second}: {difference.format(3)} (paired over the same images)")
 
+# Training randomness, for the Glow: the seed-1 and seed-2 FashionMNIST Glows of chapter 03, scored on
+# the first SEED_IMAGES test images of each set (fewer than above, to keep the run short), beside seed 0
+# on the same images.
+SEED_IMAGES = 1000
+seed_aurocs = {
+    0: intervals.bootstrap_auroc(
+        -glow_fashion["bpd"]["fashion_mnist"][:SEED_IMAGES], -glow_fashion["bpd"]["mnist"][:SEED_IMAGES]
+    )
+}
+for seed in (1, 2):
+    member = zoo.get("glow", "fashion_mnist", profile, variant=zoo.Variant(seed=seed))
+    member_bpd = score_sets(member.model, {name: x[:SEED_IMAGES] for name, x in small_sets.items()})
+    seed_aurocs[seed] = intervals.bootstrap_auroc(-member_bpd["fashion_mnist"], -member_bpd["mnist"])
+for seed, interval in seed_aurocs.items():
+    print(f"Glow seed {seed}, AUROC on {SEED_IMAGES} + {SEED_IMAGES} test images: {interval.format(3)}")
+seed_range = float(np.ptp([interval.estimate for interval in seed_aurocs.values()]))
+print(
+    f"range of the Glow's AUROC over the 3 seeds: {seed_range:.3f}, against the paired differences' lower ends: "
+    + ", ".join(f"{first}-{second} {difference.low:.3f}" for (first, second), difference in auroc_differences.items())
+)
+
 # %%
 # NBVAL_CHECK_OUTPUT
 for (first, second), difference in auroc_differences.items():
     finding(f"AUROC {first} > {second}, paired interval excludes 0", bool(difference.low > 0))
+finding("all three Glow seeds: AUROC interval below 0.5", bool(max(i.high for i in seed_aurocs.values()) < 0.5))
+for (first, second), difference in auroc_differences.items():
+    if first == "Glow":
+        finding(
+            f"the Glow's seed range of the AUROC is smaller than the lower end of Glow minus {second}",
+            bool(seed_range < difference.low),
+        )
 for (label, train_set), interval in auroc_intervals.items():
     if train_set == "fashion_mnist":
         finding(f"{label} on FashionMNIST: the AUROC's whole interval lies below 0.5", bool(interval.high < 0.5))
 
 # %% [markdown]
 # All three differences exclude 0: the Glow is the least bad detector, then the VAE, then the
-# PixelCNN. That ordering is about *these* trained models on these images. The intervals do not
-# cover training randomness (one model per family; chapter 08 trains several Glows), and the
-# families differ in budget, so "PixelCNNs are worse detectors than Glows" does not follow.
+# PixelCNN. That ordering is about *these* trained models on these images. For the Glow,
+# training randomness is measured: the three seeds' AUROCs (on 1000 + 1000 of the images) differ
+# by less than the lower end of either Glow difference, so another Glow seed would not close
+# the gap to the VAE or the PixelCNN. The zoo has one PixelCNN and one VAE, so their seed spread
+# is unknown, and the VAE minus PixelCNN difference (the smallest) has no seed check. The
+# families also differ in budget, so "PixelCNNs are worse detectors than Glows" does not follow.
 #
 # ## Scope: what of the paper this chapter reproduces
 #
 # One row per panel of the paper this chapter is about, with our number beside the published
 # one (BPD unless said otherwise) and what differs. "Figure 1" numbers are the paper's means
-# for the histograms of Figure 2 and 6.
+# for the histograms of Figure 2 and 6; where a few images dominate an OOD mean, the median
+# stands beside it.
+#
+# As in chapter 03, **the absolute levels are a failed replication**: our FashionMNIST-test
+# mean is 13% above the paper's, MNIST under its own Glow 22% above, and the Figure-1 gap is
+# 1.291 against the paper's 1.125 (all printed below; chapter 03 shows these lie outside the
+# intervals over images and the seed spread). The qualitative results (the order of the sets,
+# the asymmetry, constants beating real images) replicate. Our models are small and briefly
+# trained (printed below), but this chapter varies neither size nor budget, so it does not show
+# that they cause the differences; the project's brief of the paper gives neither the paper's
+# FashionMNIST Glow size nor its training length, nor the PixelCNN's and VAE's architectures or
+# the VAE's estimator, so those cells say "not in our brief".
 
 # %%
 glow_config = glow_fashion["config"]["model"]
-glow_budget = glow_fashion["config"]["train"]["n_steps"]
-small_glow = f"our Glow is smaller ({glow_config['levels']} levels x {glow_config['steps']} steps, {glow_config['hidden']} channels, {glow_budget} CPU steps)"
-baselines = f"{families['pixelcnn']['config']['train']['n_steps']} CPU steps each, small nets"
+glow_train = glow_fashion["config"]["train"]
+glow_epochs = glow_train["n_steps"] * glow_train["batch_size"] / data.get_spec("fashion_mnist").split_sizes["train"]
+small_glow = (
+    f"levels not replicated; ours {glow_config['levels']} levels x {glow_config['steps']} steps, "
+    f"{glow_config['hidden']} channels, {glow_train['n_steps']} steps of batch {glow_train['batch_size']} "
+    f"({glow_epochs:.1f} epochs); the paper's sizes and budget not in our brief"
+)
+pixelcnn_config, vae_config = families["pixelcnn"]["config"]["model"], families["vae"]["config"]["model"]
+baseline_steps = families["pixelcnn"]["config"]["train"]["n_steps"]
+pixelcnn_why = (
+    f"ours {pixelcnn_config['layers']} masked layers, {pixelcnn_config['hidden']} channels, {baseline_steps} steps; "
+    "paper's architecture not in our brief"
+)
+vae_why = (
+    f"ours latent {vae_config['latent_dim']}, hidden {vae_config['hidden']}, {baseline_steps} steps, trained on the "
+    f"ELBO (K = 1), scored with the IWAE bound (K = {profile.vae_importance_samples}); paper's architecture and "
+    "estimator not in our brief"
+)
 found = {(row["model_name"], row["train_set"]): row for row in results}
 
 
@@ -735,7 +994,25 @@ def means(model_name: str, train_set: str, ood_set: str) -> str:
     row = found.get((model_name, train_set))
     if row is None:
         return "absent"
-    return f"{row['bpd'][train_set].mean():.3f} / {row['bpd'][ood_set].mean():.4g} (AUROC {row['auroc']:.3f})"
+    ood = row["bpd"][ood_set]
+    return (
+        f"{row['bpd'][train_set].mean():.3f} / {ood.mean():.4g}"
+        + (f" (median {np.median(ood):.2f})" if ood.mean() > 2 * np.median(ood) else "")
+        + f"; AUROC {row['auroc']:.3f}"
+    )
+
+
+fashion_gap = glow_fashion["bpd"]["fashion_mnist"].mean() - glow_fashion["bpd"]["mnist"].mean()
+paper_gap = PAPER_FIGURE_1["fashion_mnist"] - PAPER_FIGURE_1["mnist"]
+print(
+    f"Figure 1 gap, FashionMNIST test minus MNIST test under the FashionMNIST Glow: ours {fashion_gap:.3f}, "
+    f"the paper's {paper_gap:.3f}"
+)
+print(
+    "relative to the paper: FashionMNIST test "
+    f"{glow_fashion['bpd']['fashion_mnist'].mean() / PAPER_FIGURE_1['fashion_mnist'] - 1:+.0%}, "
+    f"MNIST under its own Glow {glow_mnist['bpd']['mnist'].mean() / PAPER_FIGURE_1['mnist own'] - 1:+.0%}"
+)
 
 
 scope = [
@@ -749,13 +1026,19 @@ scope = [
     ),
     ("Fig 2c Glow CelebA->SVHN", "no", "-", "histogram", "CelebA not in ood_lib"),
     ("Fig 2d Glow ImageNet->CIFAR/SVHN", "no", "-", "histograms", "ImageNet, CIFAR-100 not in ood_lib"),
-    ("Fig 3a PixelCNN FashionMNIST->MNIST", "yes", means("pixelcnn", "fashion_mnist", "mnist"), "histogram", baselines),
+    (
+        "Fig 3a PixelCNN FashionMNIST->MNIST",
+        "yes",
+        means("pixelcnn", "fashion_mnist", "mnist"),
+        "histogram",
+        pixelcnn_why,
+    ),
     (
         "Fig 3b VAE FashionMNIST->MNIST",
         "yes",
         means("vae", "fashion_mnist", "mnist"),
         "histogram",
-        baselines + "; a bound, K = 16",
+        vae_why,
     ),
     (
         "Fig 3c PixelCNN CIFAR-10->SVHN",
@@ -770,7 +1053,7 @@ scope = [
         "yes",
         means("glow", "mnist", "fashion_mnist"),
         "1.262 / -",
-        small_glow + "; paper: MNIST test only",
+        "levels not replicated (same model and budget as above); paper: MNIST test only",
     ),
     (
         "Fig 6b Glow SVHN->CIFAR-10",
@@ -800,20 +1083,31 @@ scope = [
         if subset_probes is None
         else f"{subset_probes['constant'][128]:.3f} (test mean {subset_probes['test'].mean():.3f})",
         f"{PAPER_FIGURE_8['cifar constant 128']} (test 3.464)",
-        "4000-image CIFAR-10 subset, smaller Glow",
+        "4000 training images, not the paper's 50000; architecture and budget printed above",
     ),
     (
         "Fig 8 noise, CIFAR-10 Glow",
         "subset",
         "absent" if subset_probes is None else f"median {np.median(subset_probes['noise']):.3f}",
         f"{PAPER_FIGURE_8['cifar noise']}",
-        "4000-image CIFAR-10 subset, smaller Glow",
+        "as above; chapter 07 decomposes the excess",
     ),
 ]
-print(f"{'paper panel':37s} {'here?':8s} {'ours: in / OOD mean':38s} {'paper':22s} why different")
+print(f"{'paper panel':37s} {'here?':8s} {'ours (Fig 2-6: in / OOD mean)':46s} {'paper':22s} why different")
 for panel, here, ours, paper, why in scope:
-    print(f"{panel:37s} {here:8s} {ours:38s} {paper:22s} {why}")
+    print(f"{panel:37s} {here:8s} {ours:46s} {paper:22s} {why}")
 print(f"(test images: {profile.n_eval} per set, a fixed subset; the paper used the full test sets)")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+finding(
+    "our Glow levels lie above the paper's: FashionMNIST test, MNIST test under its own Glow",
+    bool(
+        glow_fashion["bpd"]["fashion_mnist"].mean() > PAPER_FIGURE_1["fashion_mnist"]
+        and glow_mnist["bpd"]["mnist"].mean() > PAPER_FIGURE_1["mnist own"]
+    ),
+)
+finding("our Figure-1 gap is larger than the paper's", bool(fashion_gap > paper_gap))
 
 # %% [markdown]
 # ## ROC curves and the images behind them
@@ -861,32 +1155,52 @@ for col, name in enumerate(("fashion_mnist", "mnist")):
         )
 fig.tight_layout()
 plots.show(fig)
+inked_rank_correlation = {
+    name: spearmanr(glow_fashion["bpd"][name], (small_sets[name][:, 0] > 0).sum(dim=(1, 2)).numpy()).statistic
+    for name in ("fashion_mnist", "mnist")
+}
+print(
+    "FashionMNIST Glow, Spearman rank correlation of BPD with the number of inked pixels: "
+    + ", ".join(f"{name} test {value:.2f}" for name, value in inked_rank_correlation.items())
+)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name, value in inked_rank_correlation.items():
+    finding(f"FashionMNIST Glow on {name}: BPD rank-correlates with the inked-pixel count (> 0.5)", bool(value > 0.5))
 
 # %% [markdown]
 # The most likely images of both sets are the simplest: much black background and little,
 # flat ink (sandals, thin dresses, the digit 1); the least likely are the ones with the most
-# ink and texture: patterned knitwear for FashionMNIST, wide bold 0s and 8s for MNIST. The
-# per-pixel statistics of chapters 06-07 return to this.
+# ink and texture: patterned knitwear for FashionMNIST, wide bold 0s and 8s for MNIST. Over all
+# test images, not only these 32, the FashionMNIST Glow's BPD rank-correlates with the number
+# of inked pixels on both sets (printed above); texture is not measured. The per-pixel
+# statistics of chapters 06-07 return to this.
 #
 # ## Summary
 #
 # - Every model trained on FashionMNIST gives MNIST the higher likelihood, with AUROC intervals
 #   entirely below 0.5: $\log p(x)$ is not a usable OOD score for this pair. The three AUROCs
-#   (Glow 0.089, VAE 0.058, PixelCNN 0.047) differ beyond their paired intervals, for these
-#   single trained models.
+#   (Glow 0.089, VAE 0.058, PixelCNN 0.047) differ beyond their paired intervals; for the
+#   Glow, three training seeds move the AUROC by less than its gap to the other two.
+# - The absolute BPD levels are a failed replication (13% and 22% above the paper's, as in
+#   chapter 03); the orderings replicate.
 # - Higher likelihood is not a good fit: MNIST's own Glow gives MNIST 1.540 BPD against the
 #   FashionMNIST Glow's 2.062.
 # - Trained on MNIST, Glow does reject FashionMNIST (AUROC 0.999): the effect depends on the
-#   pair's statistics, not on "being OOD". Its enormous BPDs on a few images need ink in the
-#   outer ring, which MNIST almost never inks (only 67 pixels are never inked, and 12% of its
-#   training images have some ink in the ring); but every FashionMNIST image has ink there, so
-#   the ring alone does not say which images explode.
+#   pair's statistics, not on "being OOD". Clearing the outer ring brings 6 of its 8 least
+#   likely FashionMNIST images back among ordinary ones, and clearing as many inked pixels (or
+#   as much ink) inside the ring does not: ring ink costs more than ink elsewhere. MNIST almost
+#   never inks the ring (only 67 pixels are never inked, and 12% of its training images have
+#   some ink there), but every FashionMNIST image has ink there, so the ring alone does not say
+#   which images explode; for 2 of the 8, clearing only the 67 never-inked pixels divides the
+#   BPD by more than 10. The enormous BPDs are not float32 artefacts.
 # - The best constant image, black (v = 0, FashionMNIST's background), beats every real test
 #   image under all three models, and uniform noise is less likely than a typical test image.
 #   Against the paper: constant 0 at 0.296 (paper 0.339), noise at 8.998 (paper 8.686); both
 #   differences are beyond our noise draws and intervals.
-# - Beyond black the families disagree: for the PixelCNN and the VAE the constants are ordered
-#   by how often $v$ occurs among training pixels; our FashionMNIST Glow likes every constant,
+# - Beyond black the families disagree: for the PixelCNN and the VAE the constants' BPDs are
+#   rank-correlated with how often $v$ occurs among training pixels; our FashionMNIST Glow likes every constant,
 #   mid-grey only barely; the CIFAR-10-subset Glow, like the paper's CIFAR-10 Glow, likes every
 #   constant far more than any real image.
 # - Scope: the FashionMNIST/MNIST panels of Figures 2, 3 and 6 and both halves of Figure 8
