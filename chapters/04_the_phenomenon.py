@@ -576,10 +576,10 @@ for family, row in families.items():
 # All three families, trained on clothes, find digits more likely. Whatever causes it is shared
 # by a flow, an autoregressive model with an exact likelihood and a latent-variable model,
 # which points at the data rather than at one architecture. Two cautions: the VAE's numbers
-# are upper bounds on its BPD (importance-weighted with K = 16), so its row compares bounds,
-# whose looseness may differ between the sets; and the three families differ in budget as well
-# as in kind (the printed steps and training times), so where they disagree below, family and
-# budget are not separated.
+# are upper bounds on its BPD in expectation (importance-weighted with K = 16, one draw), so
+# its row compares bounds, whose looseness may differ between the sets; and the three families
+# differ in budget as well as in kind (the printed steps and training times), so where they
+# disagree below, family and budget are not separated.
 #
 # ## Figure 8: constant and random images
 #
