@@ -49,6 +49,12 @@ def _resample_counts(num_items: int, n_resamples: int, rng: np.random.Generator)
     return np.stack([np.bincount(row, minlength=num_items) for row in draws]).astype(np.float64)
 
 
+def _two_set_counts(first_size: int, second_size: int, n_resamples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Resample counts of two sets drawn separately (the first set's draws come first)."""
+    rng = np.random.default_rng(seed)
+    return _resample_counts(first_size, n_resamples, rng), _resample_counts(second_size, n_resamples, rng)
+
+
 def _interval(estimate: float, resampled: np.ndarray, level: float) -> Interval:
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must lie in (0, 1), got {level}")
@@ -76,9 +82,7 @@ def bootstrap_mean_difference(
 ) -> Interval:
     """Interval of ``mean(first) - mean(second)`` for two independent sets, each resampled on its own."""
     first, second = _finite(first, "first"), _finite(second, "second")
-    rng = np.random.default_rng(seed)
-    first_counts = _resample_counts(len(first), n_resamples, rng)
-    second_counts = _resample_counts(len(second), n_resamples, rng)
+    first_counts, second_counts = _two_set_counts(len(first), len(second), n_resamples, seed)
     resampled = first_counts @ first / len(first) - second_counts @ second / len(second)
     return _interval(first.mean() - second.mean(), resampled, level)
 
@@ -94,6 +98,10 @@ def weighted_auroc(
     cumulative = np.concatenate([np.zeros((len(out_counts), 1)), np.cumsum(out_counts[:, order], axis=1)], axis=1)
     wins = cumulative[:, below] + 0.5 * (cumulative[:, up_to] - cumulative[:, below])
     return (in_counts * wins).sum(axis=1) / (in_counts.sum(axis=1) * out_counts.sum(axis=1))
+
+
+def _auroc(in_scores: np.ndarray, out_scores: np.ndarray) -> float:
+    return float(weighted_auroc(in_scores, out_scores, np.ones((1, len(in_scores))), np.ones((1, len(out_scores))))[0])
 
 
 def _auroc_resamples(
@@ -112,12 +120,10 @@ def bootstrap_auroc(
 ) -> Interval:
     """Interval of the AUROC of one score, the in-distribution and OOD images resampled separately."""
     in_scores, out_scores = _finite(in_scores, "in_scores"), _finite(out_scores, "out_scores")
-    rng = np.random.default_rng(seed)
-    in_counts = _resample_counts(len(in_scores), n_resamples, rng)
-    out_counts = _resample_counts(len(out_scores), n_resamples, rng)
-    ones_in, ones_out = np.ones((1, len(in_scores))), np.ones((1, len(out_scores)))
-    estimate = weighted_auroc(in_scores, out_scores, ones_in, ones_out)[0]
-    return _interval(estimate, _auroc_resamples(in_scores, out_scores, in_counts, out_counts), level)
+    in_counts, out_counts = _two_set_counts(len(in_scores), len(out_scores), n_resamples, seed)
+    return _interval(
+        _auroc(in_scores, out_scores), _auroc_resamples(in_scores, out_scores, in_counts, out_counts), level
+    )
 
 
 def bootstrap_auroc_difference(
@@ -134,14 +140,8 @@ def bootstrap_auroc_difference(
     in_second, out_second = _finite(in_second, "in_second"), _finite(out_second, "out_second")
     if in_first.shape != in_second.shape or out_first.shape != out_second.shape:
         raise ValueError("a paired difference needs both scores on the same images: the set sizes differ")
-    rng = np.random.default_rng(seed)
-    in_counts = _resample_counts(len(in_first), n_resamples, rng)
-    out_counts = _resample_counts(len(out_first), n_resamples, rng)
-    ones_in, ones_out = np.ones((1, len(in_first))), np.ones((1, len(out_first)))
-    estimate = (
-        weighted_auroc(in_first, out_first, ones_in, ones_out)[0]
-        - weighted_auroc(in_second, out_second, ones_in, ones_out)[0]
-    )
+    in_counts, out_counts = _two_set_counts(len(in_first), len(out_first), n_resamples, seed)
+    estimate = _auroc(in_first, out_first) - _auroc(in_second, out_second)
     resampled = _auroc_resamples(in_first, out_first, in_counts, out_counts) - _auroc_resamples(
         in_second, out_second, in_counts, out_counts
     )
