@@ -489,11 +489,13 @@ finding(
 # above the typical range in every draw (although the largest move by a factor of two or more
 # from draw to draw: the one-draw estimate is itself unreliable out there), and float64 gives the
 # same values. Setting the outer ring to 0 brings 6 of the 8 back among ordinary images, and
-# lowers even the median images' BPD. The matched controls say this is not simply "less ink":
-# clearing as many inked pixels, or as much ink, *inside* the ring rescues fewer of the 8, makes
-# some far worse, and *raises* the median images' BPD. Under the MNIST Glow, then, ink in the
-# outer ring costs more than the same ink elsewhere. (The matched edits punch holes into the
-# garment, which is itself an unusual image; one random choice of pixels is shown.) The ring is
+# lowers even the median images' BPD. The matched controls, clearing as many inked pixels, or as
+# much ink, in the interior (inside the ring's inner edge), rescue fewer of the 8, make some far
+# worse, and *raise* the median images' BPD. But they punch scattered holes into the garment,
+# and the holes cost on their own (the median images' BPD rises), on one random choice of
+# pixels: so these controls do not show that ink in the outer ring costs more than the same ink
+# elsewhere, only that clearing the ring is not like clearing any ink (a control without holes,
+# and several random choices, are left open). The ring is
 # not the whole story: two of the 8 stay above the 95th percentile with the ring cleared (the
 # checked shirt, image 597, which falls from hundreds to about 13 BPD, and the trousers, image
 # 1107, which clearing the ring hardly changes), and since every FashionMNIST image has ink in
@@ -502,7 +504,8 @@ finding(
 #
 # Clearing only MNIST's 67 always-zero pixels is image by image: for 2 of the 8 (images 906 and
 # 17) it divides the BPD by more than 10, 906 falling from millions to hundreds; for the other
-# six the factor is 1 to three digits (image 1545 has no ink on those pixels at all). So the always-zero
+# six the factor is 1.00 to the printed precision (image 1545 has no ink on those pixels at
+# all). So the always-zero
 # pixels matter for some images, and a 95th-percentile cut alone would hide that. What else
 # makes these few explode, these pixel edits do not isolate.
 #
@@ -945,8 +948,8 @@ for (label, train_set), interval in auroc_intervals.items():
 # All three differences exclude 0: the Glow is the least bad detector, then the VAE, then the
 # PixelCNN. That ordering is about *these* trained models on these images. For the Glow,
 # training randomness is measured: the three seeds' AUROCs (on 1000 + 1000 of the images) differ
-# by less than the lower end of either Glow difference, so another Glow seed would not close
-# the gap to the VAE or the PixelCNN. The zoo has one PixelCNN and one VAE, so their seed spread
+# by less than the lower end of either Glow difference: over these three seeds, training
+# randomness is far smaller than the gap to the VAE or the PixelCNN. The zoo has one PixelCNN and one VAE, so their seed spread
 # is unknown, and the VAE minus PixelCNN difference (the smallest) has no seed check. The
 # families also differ in budget, so "PixelCNNs are worse detectors than Glows" does not follow.
 #
@@ -1139,7 +1142,7 @@ plots.show(fig)
 
 # %% [markdown]
 # Which images does the FashionMNIST Glow find most and least likely? The 16 lowest-BPD and
-# 16 highest-BPD test images of each set, with their BPDs:
+# 16 highest-BPD test images of each set, with each panel's BPD range:
 
 # %%
 fig, axes = plt.subplots(2, 2, figsize=(10, 5.6))
@@ -1189,10 +1192,11 @@ for name, value in inked_rank_correlation.items():
 #   FashionMNIST Glow's 2.062.
 # - Trained on MNIST, Glow does reject FashionMNIST (AUROC 0.999): the effect depends on the
 #   pair's statistics, not on "being OOD". Clearing the outer ring brings 6 of its 8 least
-#   likely FashionMNIST images back among ordinary ones, and clearing as many inked pixels (or
-#   as much ink) inside the ring does not: ring ink costs more than ink elsewhere. MNIST almost
-#   never inks the ring (only 67 pixels are never inked, and 12% of its training images have
-#   some ink there), but every FashionMNIST image has ink there, so the ring alone does not say
+#   likely FashionMNIST images back among ordinary ones; clearing as many inked pixels (or as
+#   much ink) in the interior does not, but that edit punches holes, so whether ring ink costs
+#   more than ink elsewhere is not settled here. MNIST puts almost none of its ink in the ring
+#   (67 pixels are never inked; 12% of its training images have some ink there), but every
+#   FashionMNIST image has ink there, so the ring alone does not say
 #   which images explode; for 2 of the 8, clearing only the 67 never-inked pixels divides the
 #   BPD by more than 10. The enormous BPDs are not float32 artefacts.
 # - The best constant image, black (v = 0, FashionMNIST's background), beats every real test
