@@ -202,6 +202,8 @@ def gap_shares(parts: dict[str, dict[str, np.ndarray]], in_set: str, ood_set: st
             f"{gap[term] / parts[in_set][term].std():13.2f} {share:>20s} "
             f"{medians[in_set][term]:12.1f} {medians[ood_set][term]:9.1f}   [{interval.low:.1f}, {interval.high:.1f}]"
         )
+        gap[f"{term} interval excludes 0"] = bool(interval.excludes(0.0))
+        gap[f"{term} in-set stds"] = gap[term] / parts[in_set][term].std()
     return gap
 
 
@@ -236,6 +238,14 @@ finding(
     ["log_pz", "log_det"],
 )
 finding("the volume term makes the larger part of the gap", bool(gap_fashion["log_det"] > gap_fashion["log_pz"]))
+finding(
+    "both terms' gap intervals exclude zero",
+    bool(gap_fashion["log_pz interval excludes 0"] and gap_fashion["log_det interval excludes 0"]),
+)
+finding(
+    "the volume term is shifted by more FashionMNIST spreads than log p(z)",
+    bool(gap_fashion["log_det in-set stds"] > gap_fashion["log_pz in-set stds"]),
+)
 
 # %% [markdown]
 # Read the table row by row. The "share of gap" column divides each term's mean gap (MNIST
@@ -387,10 +397,11 @@ else:
 # Each step of flow (ActNorm → 1×1 convolution → coupling) adds to the volume term. Its
 # ActNorm and 1×1 convolution are one linear channel map $A$ applied at every position, so they
 # contribute $H_\ell W_\ell \log|\det A|$: **the same number for every input**. Only the
-# affine couplings, $\sum \log \sigma(x)$, depend on the image. `Glow.log_det_per_step` returns
+# affine couplings, $\sum \log a(x)$ with $a(x)$ the coupling's scale (a letter of its own: $\sigma$
+# is kept for the priors' scales below), depend on the image. `Glow.log_det_per_step` returns
 # the two parts for each level $\ell$ and step $k$. (This per-layer step is ours: the paper does
 # not analyse the volume term layer by layer.) One property holds by construction: our
-# couplings' scale is a sigmoid, $\sigma \in (0, 1)$, so every coupling's $\log\sigma < 0$, and
+# couplings' scale is a sigmoid, $a \in (0, 1)$, so every coupling's $\log a < 0$, and
 # the coupling part *contracts* every input; that it is negative is a code sanity check, not a
 # finding. What is not fixed in advance is how much it contracts each set.
 
@@ -565,7 +576,7 @@ print(
     f"AUROC {cv_auroc:.3f}"
 )
 print(
-    f"MNIST below FashionMNIST-test at {sum(mnist_lower)} of {len(mnist_lower)} evaluations during training "
+    f"MNIST below FashionMNIST-test at {sum(mnist_lower)} of {len(mnist_lower)} evaluations during training (1000 fixed images per set) "
     f"(the first, step 0, is the untrained model)"
 )
 
