@@ -39,6 +39,11 @@ class GaussianTerms:
     constant: Tensor  # -n/2 log(2 pi), the same for every example
     largest_deviation: Tensor  # max_i |z_i - mu_i|, to tell a runaway latent from a vanishing scale
     smallest_log_std: Tensor  # min_i log sigma_i
+    # the joint diagnostic, all at the one position i* = argmax_i |z_i - mu_i| / sigma_i:
+    worst_standardised: Tensor  # |z - mu| / sigma at i*
+    worst_miss: Tensor  # |z - mu| at i*
+    worst_log_std: Tensor  # log sigma at i*
+    worst_share: Tensor  # share of the Mahalanobis sum carried by the 5 largest positions
 
     @property
     def total(self) -> Tensor:
@@ -88,7 +93,24 @@ def gaussian_terms(z: Tensor, mean: Tensor, log_std: Tensor) -> GaussianTerms:
         constant=z.new_full((z.shape[0],), -0.5 * count * math.log(2.0 * math.pi)),
         largest_deviation=(z - mean).abs().flatten(1).amax(dim=1),
         smallest_log_std=log_std.flatten(1).amin(dim=1),
+        **_joint_diagnostic(z, mean, log_std),
     )
+
+
+def _joint_diagnostic(z: Tensor, mean: Tensor, log_std: Tensor) -> dict[str, Tensor]:
+    """Miss, scale and standardised deviation at the position with the largest |z - mu| / sigma."""
+    miss = (z - mean).abs().flatten(1)
+    flat_log_std = log_std.flatten(1)
+    standardised = miss * torch.exp(-flat_log_std)
+    worst = standardised.argmax(dim=1, keepdim=True)
+    squares = standardised**2
+    top = squares.topk(min(5, squares.shape[1]), dim=1).values.sum(dim=1)
+    return {
+        "worst_standardised": standardised.gather(1, worst).squeeze(1),
+        "worst_miss": miss.gather(1, worst).squeeze(1),
+        "worst_log_std": flat_log_std.gather(1, worst).squeeze(1),
+        "worst_share": top / squares.sum(dim=1).clamp_min(torch.finfo(squares.dtype).tiny),
+    }
 
 
 def log_prob_terms(model: Glow, x: Tensor) -> LogProbTerms:

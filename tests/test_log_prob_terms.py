@@ -64,3 +64,15 @@ def test_diagnostics_name_the_largest_deviation_and_the_smallest_scale() -> None
     terms = gaussian_terms(z, torch.zeros(2, dtype=torch.float64), log_std)
     assert terms.largest_deviation.tolist() == [5.0, 0.5]
     assert terms.smallest_log_std.tolist() == [-3.0, -3.0]
+
+
+def test_joint_diagnostic_reads_miss_and_scale_at_the_same_position() -> None:
+    # the largest miss (3.0, scale 1) is not the largest standardised deviation (0.1 / e^-5 = 14.8)
+    z = torch.tensor([[3.0, 0.1, 0.0]], dtype=torch.float64)
+    log_std = torch.tensor([0.0, -5.0, 0.0], dtype=torch.float64)
+    terms = gaussian_terms(z, torch.zeros(3, dtype=torch.float64), log_std)
+    assert terms.largest_deviation.item() == 3.0
+    assert terms.worst_miss.item() == pytest.approx(0.1)
+    assert terms.worst_log_std.item() == -5.0
+    assert terms.worst_standardised.item() == pytest.approx(0.1 * math.exp(5.0))
+    assert terms.worst_share.item() == pytest.approx(1.0)  # 3 positions, all within the top 5
