@@ -375,9 +375,10 @@ plots.show(fig)
 # A control answers whether the ring's ink is nevertheless what blows up those BPDs: set the
 # ring to 0 in the 8 worst images and in 8 images of median BPD, and score original and
 # edited images with the same dequantization noise. Clearing the ring also removes ink, and the
-# BPD rank-correlates with the number of inked pixels (above), so two matched edits separate
-# "ring" from "less ink": clear the same *number* of inked pixels, or the same ink *mass*, chosen
-# at random (one seeded draw) among the image's inked pixels *inside* the ring. Then set only
+# BPD rank-correlates with the number of inked pixels (above), so two matched edits try to
+# separate "ring" from "less ink" (how far they get is discussed after the table): clear the same
+# *number* of inked pixels, or the same ink *mass*, chosen at random (one seeded draw) among the
+# image's inked pixels in the interior (inside the ring's inner edge). Then set only
 # MNIST's always-zero pixels to 0. Re-scored as a batch of their own, the images get other noise
 # draws, so the "original" numbers move too; three draws show how much. Finally, to rule out
 # float32 overflow at BPDs of $10^7$-$10^9$, the first draw is recomputed in float64.
@@ -494,7 +495,8 @@ finding(
 # worse, and *raise* the median images' BPD. But they punch scattered holes into the garment,
 # and the holes cost on their own (the median images' BPD rises), on one random choice of
 # pixels: so these controls do not show that ink in the outer ring costs more than the same ink
-# elsewhere, only that clearing the ring is not like clearing any ink (a control without holes,
+# elsewhere, only that clearing the ring is not like punching the same ink out of the interior
+# (a control without holes,
 # and several random choices, are left open). The ring is
 # not the whole story: two of the 8 stay above the 95th percentile with the ring cleared (the
 # checked shirt, image 597, which falls from hundreds to about 13 BPD, and the trousers, image
@@ -780,9 +782,12 @@ finding(
 # is a little *more* likely than the paper's 0.339, although our Glow fits the real test images
 # worse (3.353 against the paper's 2.958, chapter 03); uniform noise gets 8.998 BPD
 # [8.994, 9.002] against the paper's 8.686: both give noise more than 8 BPD, less likely than
-# under a uniform model, ours by 0.31 bits per dimension more than the paper's. Both gaps are outside what the noise draws and
-# the choice of noise images explain; they are differences between the models (ours smaller
-# and trained for minutes on a CPU), whose cause this chapter does not isolate. The qualitative
+# under a uniform model, ours by 0.31 bits per dimension more than the paper's. Both gaps are
+# outside what the noise draws and
+# the choice of noise images explain; they are differences between the models (ours trained for
+# minutes on a CPU; the paper's size is not in our brief) or between the noise images (ours are
+# uniform integers 0..255, dequantized; the paper's recipe is not in our brief), which this
+# chapter does not separate. The qualitative
 # claim, black beats every real image and noise is worse than a typical one, reproduces.
 #
 # ### The CIFAR-10 half of Figure 8, on the CIFAR-10 subset
@@ -1208,7 +1213,7 @@ for name, value in inked_rank_correlation.items():
 #   mid-grey only barely; the CIFAR-10-subset Glow, like the paper's CIFAR-10 Glow, likes every
 #   constant far more than any real image.
 # - Scope: the FashionMNIST/MNIST panels of Figures 2, 3 and 6 and both halves of Figure 8
-#   (the CIFAR-10 half on the subset) are reproduced; the CIFAR-10/SVHN panels run only where
+#   (the CIFAR-10 half on the subset) reproduce as orderings, not as levels; the CIFAR-10/SVHN panels run only where
 #   those data sets are present; CelebA and ImageNet are not covered (the table above).
 #
 # <!-- quoted: 0.339 8.686 2.958 (the paper's Figures 1 and 8) -->

@@ -428,8 +428,9 @@ finding(
 #   256 (half a grey level lower), so its ratio need not equal ours. With the 2000 measured
 #   images' own variances our ratio is unchanged (printed). The two measured gaps agree within
 #   their intervals; chapter 06's closed-form prediction is the lower one, so the difference in
-#   the ratio lies in the prediction, which depends on its sample through a few heavily weighted
-#   pixels and has no interval here. "A few times the measured gap" is what we claim, not a
+#   the ratio lies in the prediction (computed there on 500 dequantized images at their own
+#   mean; whether the sample or the expansion point moves it is not separated here, and it has
+#   no interval). "A few times the measured gap" is what we claim, not a
 #   precise factor.
 # - **Sign.** The sign matches only in that form. Take both sets' second moments about one
 #   common point, the expansion point $x_0$ (the FashionMNIST-test mean), and the prediction
@@ -723,9 +724,9 @@ finding(
 # - **Less variance without redundancy does almost nothing.** Shrinking the colour images
 #   toward their mean until their summed variance equals the grayed images' lowers the BPD by
 #   under 5% of graying's drop (printed interval).
-# - **Desaturation matched to graying's total cannot separate them, by design.** The variance
-#   summed variance is $\sum_c \mathrm{Var}\,\ell + (1-a)^2 A + 2(1-a) B$ with $A$ the chroma
-#   variance and $B = \sum_c \mathrm{Cov}(\ell, x_c - \ell)$, which is not zero because the luma
+# - **Desaturation matched to graying's total cannot separate them, by design.** The
+#   summed variance is $\sum_c \mathrm{Var}\,\ell + (1-a)^2 A + 2(1-a) B$ with $A = \sum \mathrm{Var}(x_c - \ell)$
+#   the chroma variance and $B = \sum \mathrm{Cov}(\ell, x_c - \ell)$ (sums over pixels and channels), which is not zero because the luma
 #   weights are unequal; on this data the sum dips below graying's total just short of $a = 1$,
 #   so the match lands close to 1 (computed above; the bisection assumes a monotone sum, which
 #   the dip shows it is not, so it finds one of the matching amounts): the channels then differ
@@ -1040,8 +1041,10 @@ finding(
 #   lowers the mean pixel (printed below);
 # - **foreground only, mean kept**: the nonzero pixels are shrunk toward the per-pixel mean of
 #   the *foreground* (`interventions.foreground_mean`), so the mean pixel stays where it was and
-#   only the variance falls. This is the arm that isolates variance; the other foreground arm
-#   differs from it by the darkening.
+#   the per-pixel variance falls (with the strokes' intensity profile flattened toward each
+#   pixel's average). The other foreground arm equals this one minus a stroke offset
+#   $(1-t)(1-p_d)\bar x^{\mathrm{fg}}_d$ ($p_d$ the share of images inked at pixel $d$), up to
+#   rounding: a non-uniform darkening, largest where strokes are rare.
 #
 # Whole-image shrinking on nine values of $t$, each foreground arm on five. The same 1000 MNIST
 # test images (the first half of the Eq. 6 sample) for every $t$, each BPD with the same seed;
@@ -1184,11 +1187,12 @@ finding(
 #
 # So the choice of centre decides the sign: at a fixed mean, lowering MNIST's per-pixel variance
 # this way does not raise its likelihood under this FashionMNIST CV-Glow, it lowers it; the arm
-# that darkens as well raises it. The two arms differ in more than brightness (at $t = 0$ the
-# mean-kept arm flattens every stroke to its pixel's average, a hard edge; no darkening-only arm
-# is run), so "darkening" names the visible difference, not a measured cause. On FashionMNIST
+# that darkens as well raises it. At equal $t$ the two arms differ by the stroke offset above (a
+# darkening that also lowers the variance); at matched summed variance they differ in darkening
+# and in how much stroke texture is left. No darkening-only arm is run, so "darkening" names the
+# visible difference, not a measured cause. On FashionMNIST
 # (chapter 06, Experiment 3, same CV-Glow) the mean-kept arm also lowers the likelihood, but
-# the darkening arm lowers it too, so the gain from darkening is MNIST's, not a general rule.
+# the set's-mean arm lowers it too, so that arm's gain is MNIST's, not a general rule.
 # The largest whole-image step ($t = 1$ to $0.875$) comes with the grey background; chapter 06's
 # background-only arm on FashionMNIST shows greying the background alone costs the most.
 # This is one model, one data set and one way of lowering variance (every
