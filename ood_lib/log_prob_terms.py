@@ -16,6 +16,9 @@ and :math:`\log p(x) = \sum_{\text{priors}} (\text{scale} + \text{Mahalanobis} +
 :math:`z \mapsto (z - \mu(h))/\sigma(h)` would contribute as its log-determinant, so which of the
 two the input-dependent volume is booked under is a convention. :func:`log_prob_terms` returns
 every term per example; the terms add up to ``model.log_prob_parts`` exactly (up to rounding).
+With ``keep_tensors=True`` each prior's terms also carry the tensors they were computed from
+(its latent :math:`z`, the prior's :math:`\mu` and :math:`\log\sigma`, and for a split the kept
+half :math:`h_l`), for statistics a chapter wants beyond the sums.
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ class GaussianTerms:
     worst_miss: Tensor  # |z - mu| at i*
     worst_log_std: Tensor  # log sigma at i*
     worst_share: Tensor  # share of the Mahalanobis sum carried by the 5 largest positions
+    # only with log_prob_terms(..., keep_tensors=True), else None: the per-value tensors, shaped like z
+    z: Tensor | None = None  # the latent this prior scores
+    mean: Tensor | None = None  # mu (expanded to z's shape)
+    log_std: Tensor | None = None  # log sigma (expanded to z's shape)
+    kept: Tensor | None = None  # a split's kept half h_l, from which mu and log sigma are predicted (None for the top)
 
     @property
     def total(self) -> Tensor:
@@ -113,8 +121,12 @@ def _joint_diagnostic(z: Tensor, mean: Tensor, log_std: Tensor) -> dict[str, Ten
     }
 
 
-def log_prob_terms(model: Glow, x: Tensor) -> LogProbTerms:
-    """Run ``model`` on dequantized images ``x`` in [0, 1) (N, C, H, W) and return every term of log p(x)."""
+def log_prob_terms(model: Glow, x: Tensor, keep_tensors: bool = False) -> LogProbTerms:
+    """Run ``model`` on dequantized images ``x`` in [0, 1) (N, C, H, W) and return every term of log p(x).
+
+    With ``keep_tensors`` every prior's :class:`GaussianTerms` also holds ``z``, ``mean``, ``log_std``
+    and (for a split) ``kept``; the terms themselves are the same either way.
+    """
     model._check_input(x)
     h = x - 0.5
     log_det = x.new_zeros(x.shape[0])
@@ -127,6 +139,15 @@ def log_prob_terms(model: Glow, x: Tensor) -> LogProbTerms:
         if level < model.num_levels - 1:
             split = model.splits[level]
             h, z = split(h)
-            priors[f"split {level + 1}"] = gaussian_terms(z, *split.prior_params(h))
+            mean, log_std = split.prior_params(h)
+            priors[f"split {level + 1}"] = gaussian_terms(z, mean, log_std)
+            if keep_tensors:
+                _keep(priors[f"split {level + 1}"], z, mean, log_std, kept=h)
     priors["top"] = gaussian_terms(h, model.top_prior.mean, model.top_prior.log_std)
+    if keep_tensors:
+        _keep(priors["top"], h, model.top_prior.mean, model.top_prior.log_std, kept=None)
     return LogProbTerms(priors=priors, log_det=log_det)
+
+
+def _keep(terms: GaussianTerms, z: Tensor, mean: Tensor, log_std: Tensor, kept: Tensor | None) -> None:
+    terms.z, terms.mean, terms.log_std, terms.kept = z, mean.expand_as(z), log_std.expand_as(z), kept

@@ -76,3 +76,22 @@ def test_joint_diagnostic_reads_miss_and_scale_at_the_same_position() -> None:
     assert terms.worst_log_std.item() == -5.0
     assert terms.worst_standardised.item() == pytest.approx(0.1 * math.exp(5.0))
     assert terms.worst_share.item() == pytest.approx(1.0)  # 3 positions, all within the top 5
+
+
+def test_kept_tensors_reproduce_the_terms_and_change_nothing() -> None:
+    model = random_glow("affine", seed=2)
+    x = torch.rand(4, 1, 8, 8, dtype=torch.float64)
+    plain, kept = log_prob_terms(model, x), log_prob_terms(model, x, keep_tensors=True)
+    for name, terms in plain.priors.items():
+        assert terms.z is None and terms.mean is None and terms.log_std is None and terms.kept is None
+        with_tensors = kept.priors[name]
+        torch.testing.assert_close(with_tensors.total, terms.total, rtol=0, atol=0)
+        recomputed = gaussian_terms(with_tensors.z, with_tensors.mean, with_tensors.log_std)
+        torch.testing.assert_close(recomputed.mahalanobis, terms.mahalanobis)
+        torch.testing.assert_close(recomputed.scale, terms.scale)
+        assert with_tensors.mean.shape == with_tensors.z.shape == with_tensors.log_std.shape
+    split, top = kept.priors["split 1"], kept.priors["top"]
+    assert top.kept is None
+    assert split.kept.shape == split.z.shape == (4, 2, 4, 4)  # 1x8x8 squeezed to 4x4x4, halved
+    torch.testing.assert_close(split.mean, model.splits[0].prior_params(split.kept)[0])
+    assert top.mean.shape == top.z.shape
