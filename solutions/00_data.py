@@ -234,12 +234,16 @@ for trained, scored in (("fashion_mnist", "mnist"), ("mnist", "fashion_mnist")):
         f"{train_sums[trained]:.2f} vs {train_sums[scored]:.2f} -> Eq. 6 predicts log p(OOD) - log p(in) {sign}"
     )
 paper_sums = {"cifar10": (61.9, 59.2, 68.1), "svhn": (49.6, 52.7, 53.6)}  # the paper's per-channel sums (BRIEF.md)
-print(
-    "CIFAR-10 and SVHN present here:", all(data.is_available(name) for name in paper_sums), "(else the paper's sums:)"
-)
+present = all(data.is_available(name) for name in paper_sums)
+print(f"CIFAR-10 and SVHN are {'present' if present else 'absent'} here; the signs from the paper's per-channel sums:")
 for trained, scored in (("cifar10", "svhn"), ("svhn", "cifar10")):
     signs = "".join("+" if a > b else "-" for a, b in zip(paper_sums[trained], paper_sums[scored]))
     print(f"trained on {trained}, scored on {scored}: per-channel signs of sum(trained) - sum(scored): {signs}")
+    finding(
+        f"Eq. 6's per-channel signs for {trained} -> {scored} (paper's sums)",
+        signs,
+        "+++" if trained == "cifar10" else "---",
+    )
 mean_gap = np.abs(means["mnist"] - means["fashion_mnist"])
 print(
     f"per-pixel means, MNIST vs FashionMNIST: largest |difference| {mean_gap.max():.2f}, mean |difference| {mean_gap.mean():.3f} (pixel / 256)"

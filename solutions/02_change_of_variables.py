@@ -187,7 +187,9 @@ x = torch.randn(1, 4, 4, 4, requires_grad=True)
 for mix in (False, True):
     z = two_couplings(x, mix)
     (grad,) = torch.autograd.grad(z[:, :2].sum(), x)
-    print(f"with a 1x1 convolution between them: {mix}; largest |d z_a / d x_b| = {grad[:, 2:].abs().max().item():.3g}")
+    print(
+        f"{'with' if mix else 'without'} a 1x1 convolution between them: largest |d z_a / d x_b| = {grad[:, 2:].abs().max().item():.3g}"
+    )
     if not mix:
         finding(
             "two same-split couplings: x_b never reaches z_a (gradient exactly 0)",

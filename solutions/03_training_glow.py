@@ -138,7 +138,6 @@ finding(
 # (about 10-15 CPU-seconds for both runs; set `N_UPDATES = 30` for the exercise as set).
 
 # %%
-# NBVAL_CHECK_OUTPUT
 train_config = glow_fashion.config["train"]
 peak, clip = train_config["lr"], train_config["grad_clip"]
 x_pool = data.load_tensor("fashion_mnist", "train", n=2048, seed=profile.seed)[0]
@@ -175,6 +174,10 @@ for label, (losses, norms) in runs.items():
         f"NaN/inf {int((~np.isfinite(losses)).sum())}; gradient norm max {np.nanmax(norms):.1f}, "
         f"updates clipped (norm > {clip:g}) {int((norms > clip).sum())}"
     )
+
+# %%
+# NBVAL_CHECK_OUTPUT
+# the runs above are not compared digit by digit (training may depend on the thread count); this cell pins their outcome
 finding("no NaN in either run", bool(all(np.isfinite(losses).all() for losses, _ in runs.values())))
 finding(
     "without warm-up the batch BPD is lower after the first updates (mean of the last 5)",
@@ -200,7 +203,6 @@ finding(
 # `ood_lib.train.learning_rate`, the schedule the training engine uses.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 x_test = data.load_tensor("fashion_mnist", "test", n=500, seed=profile.seed)[0]
 
 
@@ -240,6 +242,9 @@ for label, values in (("with decay", with_decay), ("without decay", without_deca
     print(f"{label:13s}: FashionMNIST-test (500) mean BPD {values.mean():.3f}, median {np.median(values):.3f}")
 difference = intervals.bootstrap_mean(without_decay - with_decay, seed=0)  # paired: same images, same noise
 print(f"without minus with decay, mean BPD: {difference.format(3)}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
 finding("tiny Glow, 120 updates: the decay raises the test BPD (paired interval below 0)", bool(difference.high < 0))
 
 # %% [markdown]
@@ -279,13 +284,21 @@ print(
 sanity_check(
     "log-mean-exp <= mean of logs on every image (Jensen)", bool(np.all(combined <= draws.mean(axis=0) + 1e-12))
 )
-finding("the 8-draw correction is below 0.001 bits/dim on average", bool((draws.mean(axis=0) - combined).mean() < 1e-3))
+correction = draws.mean(axis=0) - combined
+finding(
+    "the mean 8-draw correction exceeds one draw's median per-image noise",
+    bool(correction.mean() > np.median(draws.std(axis=0))),
+)
+finding("the mean 8-draw correction is below 0.1 bits/dim", bool(correction.mean() < 0.1))
 
 # %% [markdown]
-# **Answer.** The log-mean-exp is below the mean of the logs on every image (Jensen), and both are
-# above the discrete BPD in expectation; with 8 draws the correction is tiny for this Glow (printed),
-# below a thousandth of a bit per dimension, far smaller than any gap the book interprets. The noise
-# draw matters little for these models because the density varies little within a pixel's bin.
+# **Answer.** The log-mean-exp is below the mean of the logs on every image (Jensen), and the gap is
+# not negligible for this Glow: a few hundredths of a bit per dimension on average (printed), more
+# than the noise of a single draw's BPD per image. So one noise draw overstates the discrete BPD by
+# more than its own noise, and averaging the BPDs of more draws does not remove that: only combining
+# the densities does. The book's BPDs are single-draw estimates of this kind: read their absolute levels
+# as upper estimates; whether the correction differs between data sets (and so moves a gap) is not
+# measured here, only on these 150 MNIST images.
 
 # %% [markdown]
 # ## Exercise 6: why $D \log 256$ is added per image
