@@ -187,12 +187,11 @@ finding("a single draw can fall below the exact BPD", bool(single_below > 0))
 # %%
 # NBVAL_CHECK_OUTPUT
 def zero_inflated(x_uint8):
-    flat = x_uint8.reshape(len(x_uint8), -1).astype(np.float64)
-    nonzero = flat > 0
-    count = nonzero.sum(axis=0)
+    flat = x_uint8.reshape(len(x_uint8), -1)
+    count = np.count_nonzero(flat, axis=0)  # zeros add nothing to the sums below
     f0 = (len(flat) - count + 1.0) / (len(flat) + 2.0)
-    mean = (flat * nonzero).sum(axis=0) / np.maximum(count, 1)
-    var = (np.square(flat) * nonzero).sum(axis=0) / np.maximum(count, 1) - mean**2
+    mean = flat.sum(axis=0, dtype=np.int64) / np.maximum(count, 1)
+    var = np.square(flat, dtype=np.int32).sum(axis=0, dtype=np.int64) / np.maximum(count, 1) - mean**2
     mu = (np.where(count > 0, mean, 128.0) + 0.5) / 256.0
     sigma = np.sqrt(np.where(count > 1, np.maximum(var, 0.0), 64.0**2) + 1.0 / 12.0) / 256.0
     edges = np.arange(1, 257)[None, :] / 256.0  # bins v = 1..255: [v/256, (v+1)/256)
@@ -208,9 +207,10 @@ zi = zero_inflated(fashion_train)
 sanity_check("every pixel's 256 probabilities sum to 1", bool(np.allclose(np.exp(zi.log_probs).sum(axis=-1), 1.0)))
 constant_zero = np.zeros((1, 28, 28, 1), dtype=np.uint8)
 models = {"Gaussian": gaussian, "histogram (alpha 1)": fashion_histogram, "zero-inflated": zi}
-zi_rows = {}
+zi_rows, in_means = {}, {}
 for label, model in models.items():
     in_bpd, out_bpd = model.bits_per_dim(fashion_test), model.bits_per_dim(mnist_test)
+    in_means[label] = float(in_bpd.mean())
     zero_bpd = float(model.bits_per_dim(constant_zero)[0])
     auroc = intervals.bootstrap_auroc(-in_bpd, -out_bpd, seed=0)
     zi_rows[label] = (zero_bpd, float(np.mean(zero_bpd < in_bpd)), auroc)
@@ -223,7 +223,7 @@ finding(
 )
 finding(
     "the Gaussian puts constant 0 above FashionMNIST-test's mean and prefers FashionMNIST (AUROC above 0.5)",
-    bool(zi_rows["Gaussian"][0] > gaussian.bits_per_dim(fashion_test).mean() and zi_rows["Gaussian"][2].low > 0.5),
+    bool(zi_rows["Gaussian"][0] > in_means["Gaussian"] and zi_rows["Gaussian"][2].low > 0.5),
 )
 finding("zero-inflated: the AUROC against MNIST stays below 0.5", bool(zi_rows["zero-inflated"][2].high < 0.5))
 finding(
