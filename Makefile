@@ -24,8 +24,9 @@ chapters: $(STAMP)
 	$(PY) scripts/execute_chapters.py $(CHAPTERS)
 
 # The exercises' worked solutions (solutions/NN_*.py -> .ipynb), executed like the chapters; CHAPTERS="00" for some.
+# One thread unless OMP_NUM_THREADS says otherwise: their short training loops ran far slower on 2 threads of a busy machine.
 solutions: $(STAMP)
-	$(PY) scripts/execute_chapters.py --solutions $(CHAPTERS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) scripts/execute_chapters.py --solutions $(CHAPTERS)
 
 # make train MODEL=glow DATA=cifar10 [PROFILE=full] [SEED=0]: one zoo model, as the chapters would train it
 # (other variants: python -m ood_lib.train_model --help).
