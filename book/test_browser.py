@@ -2,7 +2,7 @@
 
 For every chapter page: it loads without console errors, every image has loaded, MathJax has
 typeset the equations and no raw ``$$`` is left, "next" leads to the following chapter, and every
-exercise hint starts collapsed and opens on a click. In a build with the worked solutions
+exercise hint starts collapsed and opens on a click; the seminar guide is a page. In a build with the worked solutions
 (``make book SOLUTIONS=1``; ``make book-test-solutions`` builds ``build/book_solutions`` and runs the
 solution tests here), every solution page loads the same way; without them those tests are skipped.
 Run by ``make book-test`` (part of ``make test``) after ``make book``; saves a screenshot of one
@@ -152,3 +152,14 @@ def test_solution_page_renders(page: str, site: str, browser: webdriver.Chrome) 
     open_page(browser, f"{site}/index.html")
     links = browser.execute_script("return Array.from(document.querySelectorAll('a')).map(a => a.href);")
     assert any(link.endswith(f"solutions/{page}") for link in links), f"the landing page does not link {page}"
+
+
+def test_seminar_guide_is_a_page(site: str, browser: webdriver.Chrome) -> None:
+    browser.get_log("browser")
+    open_page(browser, f"{site}/seminar.html")
+    errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == [], "console errors on the seminar guide"
+    assert "Seminar guide" in browser.execute_script("return document.body.innerText;")
+    open_page(browser, f"{site}/index.html")
+    links = browser.execute_script("return Array.from(document.querySelectorAll('a')).map(a => a.href);")
+    assert any(link.endswith("seminar.html") for link in links), "the landing page does not link the seminar guide"
