@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TORCH_CONSTRAINT ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,-c constraints-cpu.txt)
 CHAPTERS ?=
 
-.PHONY: install chapters test test-fast lint format unit-test notebook-test book-check data lab clean-models train pack-models unpack-models book book-test
+.PHONY: install chapters solutions book-test-solutions test test-fast lint format unit-test notebook-test book-check data lab clean-models train pack-models unpack-models book book-test
 
 install: $(STAMP)
 
@@ -22,6 +22,11 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 
 chapters: $(STAMP)
 	$(PY) scripts/execute_chapters.py $(CHAPTERS)
+
+# The exercises' worked solutions (solutions/NN_*.py -> .ipynb), executed like the chapters; CHAPTERS="00" for some.
+# One thread unless OMP_NUM_THREADS says otherwise: their short training loops ran far slower on 2 threads of a busy machine.
+solutions: $(STAMP)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) scripts/execute_chapters.py --solutions $(CHAPTERS)
 
 # make train MODEL=glow DATA=cifar10 [PROFILE=full] [SEED=0]: one zoo model, as the chapters would train it
 # (other variants: python -m ood_lib.train_model --help).
@@ -65,8 +70,9 @@ book-check: $(STAMP)
 	CHAPTERS="$(CHAPTERS)" $(PY) scripts/check_book.py
 
 # The book as a static website from the committed notebooks (never re-executed): build/book/index.html.
+# make book SOLUTIONS=1: the exercises' worked solutions too, in a part of their own (publish without them by default).
 book: $(STAMP)
-	$(PY) scripts/build_book.py build/book
+	$(PY) scripts/build_book.py $(if $(SOLUTIONS),--solutions) build/book
 
 # Every chapter page in headless Chromium: loads, images, MathJax, navigation (needs chromium + chromium-driver).
 # Without Chromium a reader's `make test` ends here with how to install it; under CI (which installs it) it fails.
@@ -81,6 +87,11 @@ book-test: book
 	  echo "book-test: SKIPPED (no $(CHROMIUM)): everything else passed; to run the browser test too:" \
 	    "sudo apt-get install chromium chromium-driver (Debian/Ubuntu), then make book-test."; \
 	fi
+
+# The solutions build (build/book_solutions) in headless Chromium: every solution page loads (as book-test does).
+book-test-solutions: $(STAMP)
+	$(PY) scripts/build_book.py --solutions build/book_solutions
+	OOD_BOOK_DIR=build/book_solutions $(PY) -m pytest -q book/test_browser.py -k solution
 
 data: $(STAMP)
 	$(PY) -m ood_lib.data

@@ -2,7 +2,9 @@
 
 For every chapter page: it loads without console errors, every image has loaded, MathJax has
 typeset the equations and no raw ``$$`` is left, "next" leads to the following chapter, and every
-exercise hint starts collapsed and opens on a click.
+exercise hint starts collapsed and opens on a click; the seminar guide is a page. In a build with the worked solutions
+(``make book SOLUTIONS=1``; ``make book-test-solutions`` builds ``build/book_solutions`` and runs the
+solution tests here), every solution page loads the same way; without them those tests are skipped.
 Run by ``make book-test`` (part of ``make test``) after ``make book``; saves a screenshot of one
 chapter page as ``build/book_screenshot.png``.
 """
@@ -25,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BOOK = Path(os.environ.get("OOD_BOOK_DIR", ROOT / "build" / "book"))
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 CHAPTERS = sorted(path.name for path in (BOOK / "chapters").glob("[0-9][0-9]_*.html"))
+SOLUTION_PAGES = sorted(path.name for path in (BOOK / "solutions").glob("[0-9][0-9]_*.html"))
+NO_SOLUTIONS = "the book was built without solutions (make book SOLUTIONS=1, or make book-test-solutions)"
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +126,40 @@ def test_landing_page_links_every_chapter(site: str, browser: webdriver.Chrome) 
     links = browser.execute_script("return Array.from(document.querySelectorAll('a')).map(a => a.href);")
     for page in CHAPTERS:
         assert any(link.endswith(f"chapters/{page}") for link in links), page
+
+
+def test_solutions_build_has_every_solution() -> None:
+    if not SOLUTION_PAGES:
+        pytest.skip(NO_SOLUTIONS)
+    sources = sorted(path.stem for path in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    assert [Path(name).stem for name in SOLUTION_PAGES] == sources
+
+
+@pytest.mark.parametrize("page", SOLUTION_PAGES or [pytest.param("none", marks=pytest.mark.skip(reason=NO_SOLUTIONS))])
+def test_solution_page_renders(page: str, site: str, browser: webdriver.Chrome) -> None:
+    browser.get_log("browser")  # drop messages of earlier pages
+    open_page(browser, f"{site}/solutions/{page}")
+    errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == [], f"console errors on solutions/{page}"
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]);"
+    )
+    assert all(loaded for _, loaded in images), f"images not loaded on solutions/{page}: {images}"
+    math_blocks = browser.execute_script("return document.querySelectorAll('.math').length;")
+    typeset = browser.execute_script("return document.querySelectorAll('mjx-container').length;")
+    assert typeset >= math_blocks, f"solutions/{page}: {math_blocks} math elements, {typeset} typeset by MathJax"
+    assert "finding:" in browser.execute_script("return document.body.innerText;"), f"no pinned finding on {page}"
+    open_page(browser, f"{site}/index.html")
+    links = browser.execute_script("return Array.from(document.querySelectorAll('a')).map(a => a.href);")
+    assert any(link.endswith(f"solutions/{page}") for link in links), f"the landing page does not link {page}"
+
+
+def test_seminar_guide_is_a_page(site: str, browser: webdriver.Chrome) -> None:
+    browser.get_log("browser")
+    open_page(browser, f"{site}/seminar.html")
+    errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == [], "console errors on the seminar guide"
+    assert "Seminar guide" in browser.execute_script("return document.body.innerText;")
+    open_page(browser, f"{site}/index.html")
+    links = browser.execute_script("return Array.from(document.querySelectorAll('a')).map(a => a.href);")
+    assert any(link.endswith("seminar.html") for link in links), "the landing page does not link the seminar guide"

@@ -5,10 +5,12 @@ Each group runs ``book/test_quick_book.py`` in its own pytest process with one t
 and since ``make chapters`` executes with every core, each run also shows that the checked
 cells do not depend on the thread count. The groups are balanced by measured time (one
 thread each, 2026-12-01: 08 629 s, 05 313 s, 04 277 s, 06 149 s, 07 110 s, 00-03 85 s in all):
-08 and 06 in one, everything else, new chapters included, in the other.
+08 and 06 in one, everything else, new chapters included, in the other. The exercises' worked
+solutions (``solutions/NN_*.ipynb``) run in the short group; with chapter prefixes given, the
+solutions of those chapters run with them.
 
-python scripts/check_book.py            # every chapter
-python scripts/check_book.py 04 08      # only these, in one process
+python scripts/check_book.py            # every chapter and every solution
+python scripts/check_book.py 04 08      # only these chapters and their solutions, in one process
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from execute_chapters import chapter_sources
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXECUTED_DIR = REPO_ROOT / "build" / "executed"
 LONG_GROUP = ("08", "06")
+
+
+def solutions_for(group: list[str], prefixes: list[str]) -> str:
+    """``$BOOK_SOLUTIONS`` for a group: the requested chapters' solutions, else all in the short group."""
+    if prefixes:
+        return " ".join(prefixes)
+    return "" if any(chapter in LONG_GROUP for chapter in group) else "all"
 
 
 def chapter_groups(prefixes: list[str]) -> list[list[str]]:
@@ -44,7 +53,12 @@ def main() -> int:
     runs = []
     for group in chapter_groups(prefixes):
         log = EXECUTED_DIR / f"pytest_{'_'.join(group)}.log"
-        env = {**os.environ, "CHAPTERS": " ".join(group), "OMP_NUM_THREADS": "1"}
+        env = {
+            **os.environ,
+            "CHAPTERS": " ".join(group),
+            "BOOK_SOLUTIONS": solutions_for(group, prefixes),
+            "OMP_NUM_THREADS": "1",
+        }
         command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "book/test_quick_book.py"]
         with open(log, "w") as output:
             runs.append((group, log, subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=output, stderr=output)))

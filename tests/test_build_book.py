@@ -25,3 +25,10 @@ def test_a_closing_hint_becomes_a_dropdown_under_its_item() -> None:
 def test_text_outside_list_items_and_hints_mid_item_are_left_alone() -> None:
     markdown = "A paragraph with *Hint: not an exercise.*\n\n- item *Hint: mid* and more text"
     assert build_book.collapse_hints(markdown) == markdown
+
+
+def test_the_solutions_part_is_in_the_landing_page_only_on_request() -> None:
+    without, with_solutions = build_book.landing_page(), build_book.landing_page(solutions=True)
+    assert "solutions/*" not in without and ":caption: Solutions" not in without
+    assert ":caption: Solutions" in with_solutions and "solutions/*" in with_solutions
+    assert "seminar" in without and "seminar" in with_solutions  # the seminar guide is always a page

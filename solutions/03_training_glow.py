@@ -1,0 +1,338 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Solutions · 03 · Training Glow
+#
+# Worked answers to the exercises of [chapter 03](../chapters/03_training_glow.ipynb), with the
+# committed `quick` FashionMNIST Glow (`zoo.get`, never retrained here). Exercises 3 and 4 run
+# gradient updates; each says its run time, and exercise 4 is answered on a tiny stand-in model
+# because the exercise as set costs about 12 CPU-minutes.
+
+# %%
+import math
+import time
+
+import numpy as np
+import scipy.special
+import torch
+
+from ood_lib import data, intervals, scores, zoo
+from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
+from ood_lib.findings import finding, sanity_check
+from ood_lib.flows.glow import FlowStep, Glow
+from ood_lib.profile import TrainConfig, chapter_footer, chapter_header
+from ood_lib.train import learning_rate
+
+profile = chapter_header("Solutions · 03 · Training Glow")
+glow_fashion = zoo.get("glow", "fashion_mnist", profile)
+model = glow_fashion.model
+
+# %% [markdown]
+# ## Exercise 1: the parameters of one flow step
+#
+# *Count the parameters of one flow step with $C$ channels and hidden width $h$ and compare with
+# `sum(p.numel() ...)`.* Layer by layer, with $C_a = \lfloor C/2 \rfloor$ kept and $C_b = C - C_a$
+# transformed channels:
+#
+# - ActNorm: a bias and a log-scale per channel, $2C$;
+# - 1×1 convolution, LU: $L$ and $U$ are stored as full $C\times C$ matrices (masked in the forward
+#   pass) plus $\log|s|$: $2C^2 + C$ stored, of which only $C(C-1) + C = C^2$ are free; $P$ and the
+#   signs are buffers, not parameters;
+# - coupling network: 3×3 convolution $C_a \to h$ without bias plus its ActNorm, $9hC_a + 2h$;
+#   1×1 convolution $h \to h$ plus ActNorm, $h^2 + 2h$; zero-initialised 3×3 convolution $h \to 2C_b$
+#   with a bias and a log-scale per output, $18hC_b + 4C_b$.
+
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def step_parameters(C, h):
+    C_a = C // 2
+    C_b = C - C_a
+    return 2 * C + (2 * C * C + C) + (9 * h * C_a + 2 * h) + (h * h + 2 * h) + (18 * h * C_b + 4 * C_b)
+
+
+matches = []
+for C, h in ((4, 96), (8, 96), (12, 64), (5, 16)):
+    step = FlowStep(C, h)
+    counted = sum(p.numel() for p in step.parameters())
+    matches.append(counted == step_parameters(C, h))
+    masked = C * (C - 1)  # the stored but masked entries of L and U (diagonals of L and U included)
+    print(
+        f"C = {C:2d}, h = {h:2d}: formula {step_parameters(C, h):6d}, numel {counted:6d}; free in the 1x1 convolution {C * C} of {2 * C * C + C} stored"
+    )
+finding("the layer-by-layer count equals numel for every (C, h) tried, odd C included", all(matches))
+levels_channels = [4, 8]  # 1 x 28 x 28: squeeze to 4 channels at level 1; split to 2 and squeeze to 8 at level 2
+steps = glow_fashion.config["model"]["steps"]
+in_steps = sum(steps * step_parameters(C, glow_fashion.config["model"]["hidden"]) for C in levels_channels)
+total = sum(p.numel() for p in model.parameters())
+print(
+    f"the quick Glow: {steps} steps at C = 4 and at C = 8 hold {in_steps:,d} of its {total:,d} parameters ({in_steps / total:.3f})"
+)
+finding("the flow steps hold more than 95% of the quick Glow's parameters", bool(in_steps / total > 0.95))
+
+# %% [markdown]
+# **Answer.** The formula matches `numel` exactly, with one subtlety: `numel` counts the masked halves of
+# $L$ and $U$, so the 1×1 convolution *stores* $2C^2 + C$ numbers but has $C^2$ degrees of freedom,
+# as many as a dense $W$. The coupling network dominates: its hidden widths enter as $h^2$ and $27h\cdot C/2$.
+
+# %% [markdown]
+# ## Exercise 2: cooler samples, scored by the model itself
+#
+# *Draw samples at $T = 0.5$ and score the samples at each temperature with the model. Does a cooler
+# sample get a lower BPD than FashionMNIST-test?* 64 samples per temperature (seeded), converted to
+# uint8 as the chapter's `draw_samples` does, in NCHW for `scores.bits_per_dim`; 500 FashionMNIST-test
+# images for comparison.
+
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def sample_uint8(temperature, n=64):
+    generator = torch.Generator().manual_seed(0)
+    x = model.sample(n, temperature=temperature, generator=generator)
+    return torch.floor(x.clamp(0, 1 - 1e-6) * 256).to(torch.uint8).cpu()
+
+
+fashion_bpd = scores.bits_per_dim(
+    model, data.load_tensor("fashion_mnist", "test", n=500, seed=profile.seed)[0], seed=profile.seed
+)
+sample_bpd = {T: scores.bits_per_dim(model, sample_uint8(T), seed=profile.seed) for T in (1.0, 0.7, 0.5)}
+print(f"FashionMNIST-test (500): mean BPD {intervals.bootstrap_mean(fashion_bpd, seed=0).format(3)}")
+for T, values in sample_bpd.items():
+    brightness = sample_uint8(T).double().mean().item() / 255
+    print(
+        f"samples at T = {T}: mean BPD {intervals.bootstrap_mean(values, seed=0).format(3)}, mean pixel {brightness:.3f}"
+    )
+finding(
+    "samples at T = 0.5 get a lower mean BPD than FashionMNIST-test (intervals apart)",
+    bool(intervals.bootstrap_mean(sample_bpd[0.5], seed=0).high < intervals.bootstrap_mean(fashion_bpd, seed=0).low),
+)
+finding(
+    "the mean BPD falls as T falls (1.0 > 0.7 > 0.5)",
+    bool(sample_bpd[1.0].mean() > sample_bpd[0.7].mean() > sample_bpd[0.5].mean()),
+)
+
+# %% [markdown]
+# **Answer.** Yes: the cooler the sample, the lower its BPD, and at $T = 0.5$ far below the test set's.
+# Cooling shrinks the latent towards the prior's mode, where the density is highest, so the model
+# rates its own smoothed, low-contrast samples above real garments: the same "typical is not most
+# likely" point that chapter 04's constant images make. The brightness of the samples is printed beside
+# each row for the chapter's brightness-matched comparison.
+
+# %% [markdown]
+# ## Exercise 3: thirty updates at the peak learning rate, with and without warm-up
+#
+# *Run 30 updates of the `quick` architecture at the peak learning rate with and without a 200-update
+# warm-up; record the batch BPD and the gradient norm.* The same initial weights, batches and noise in
+# both runs. To keep the four solution notebooks within CI's budget the cell runs the first 20 updates
+# (about 10-15 CPU-seconds for both runs; set `N_UPDATES = 30` for the exercise as set).
+
+# %%
+train_config = glow_fashion.config["train"]
+peak, clip = train_config["lr"], train_config["grad_clip"]
+x_pool = data.load_tensor("fashion_mnist", "train", n=2048, seed=profile.seed)[0]
+
+
+N_UPDATES = 20  # the exercise says 30; 20 keep the solutions within CI's budget (set 30 to see all)
+
+
+def first_updates(warmup_steps):
+    torch.manual_seed(0)
+    net = Glow(**glow_fashion.config["model"])
+    optimizer = torch.optim.Adamax(net.parameters(), lr=peak)
+    generator = torch.Generator().manual_seed(0)
+    losses, norms = [], []
+    for update in range(N_UPDATES):
+        for group in optimizer.param_groups:
+            group["lr"] = peak * min(1.0, (update + 1) / warmup_steps) if warmup_steps else peak
+        batch = x_pool[torch.randint(0, len(x_pool), (train_config["batch_size"],), generator=generator)]
+        loss = bits_per_dim_from_log_prob(net.log_prob(dequantize(batch, generator)), net.num_dims).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        norms.append(float(torch.nn.utils.clip_grad_norm_(net.parameters(), clip)))
+        optimizer.step()
+        losses.append(loss.item())
+    return np.array(losses), np.array(norms)
+
+
+start = time.perf_counter()
+runs = {label: first_updates(warmup) for label, warmup in (("no warm-up", 0), ("200-update warm-up", 200))}
+print(f"(both runs took {time.perf_counter() - start:.0f} s)")
+for label, (losses, norms) in runs.items():
+    print(
+        f"{label:18s}: batch BPD first {losses[0]:.2f}, after 10 {losses[9]:.2f}, after {N_UPDATES} {losses[-1]:.2f}; "
+        f"NaN/inf {int((~np.isfinite(losses)).sum())}; gradient norm max {np.nanmax(norms):.1f}, "
+        f"updates clipped (norm > {clip:g}) {int((norms > clip).sum())}"
+    )
+
+# %%
+# NBVAL_CHECK_OUTPUT
+# the runs above are not compared digit by digit (training may depend on the thread count); this cell pins their outcome
+finding("no NaN in either run", bool(all(np.isfinite(losses).all() for losses, _ in runs.values())))
+finding(
+    "without warm-up the batch BPD is lower after the first updates (mean of the last 5)",
+    bool(runs["no warm-up"][0][-5:].mean() < runs["200-update warm-up"][0][-5:].mean()),
+)
+
+# %% [markdown]
+# **Answer.** In this architecture and with this seed, 20 updates at the full rate produce no NaN and
+# reach a lower batch BPD than the warm-up run, which in its first 20 updates uses at most a tenth of
+# the peak rate. The gradient norms (printed) show how often clipping acts. So over 20 updates and one seed
+# our Glow is not prone to NaNs without warm-up; that says nothing about longer runs, other seeds or
+# larger models, where the practitioners' reports come from.
+#
+
+# %% [markdown]
+# ## Exercise 4: no learning-rate decay
+#
+# *Train the same Glow without the decay and compare the test BPD.* As set, the exercise retrains the
+# `quick` Glow (about 12 CPU-minutes), more than a solution run in CI can spend. The cell below answers
+# the same question on a tiny Glow (levels 2, 1 step, hidden 8) trained for 120 updates of batch 32
+# from the same initial weights and batches, with a warm-up of 20 updates and a linear decay over the
+# last 30%, and without the decay: about 8 CPU-seconds at one thread. It uses
+# `ood_lib.train.learning_rate`, the schedule the training engine uses.
+
+# %%
+x_test = data.load_tensor("fashion_mnist", "test", n=500, seed=profile.seed)[0]
+
+
+def tiny_run(decay_fraction, n_steps=120):
+    config = TrainConfig(
+        n_steps=n_steps,
+        batch_size=32,
+        lr=peak,
+        warmup_steps=20,
+        grad_clip=clip,
+        eval_every=n_steps,
+        checkpoint_every=n_steps,
+        n_train=None,
+        n_eval=0,
+        decay_fraction=decay_fraction,
+    )
+    torch.manual_seed(0)
+    net = Glow(image_shape=(1, 28, 28), levels=2, steps=1, hidden=8)
+    optimizer = torch.optim.Adamax(net.parameters(), lr=peak)
+    generator = torch.Generator().manual_seed(0)
+    for update in range(n_steps):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(update, config)
+        batch = x_pool[torch.randint(0, len(x_pool), (32,), generator=generator)]
+        loss = bits_per_dim_from_log_prob(net.log_prob(dequantize(batch, generator)), net.num_dims).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
+        optimizer.step()
+    return scores.bits_per_dim(net, x_test, seed=profile.seed)
+
+
+start = time.perf_counter()
+with_decay, without_decay = tiny_run(0.3), tiny_run(0.0)
+print(f"(both tiny runs took {time.perf_counter() - start:.0f} s)")
+for label, values in (("with decay", with_decay), ("without decay", without_decay)):
+    print(f"{label:13s}: FashionMNIST-test (500) mean BPD {values.mean():.3f}, median {np.median(values):.3f}")
+difference = intervals.bootstrap_mean(without_decay - with_decay, seed=0)  # paired: same images, same noise
+print(f"without minus with decay, mean BPD: {difference.format(3)}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+finding("tiny Glow, 120 updates: the decay raises the test BPD (paired interval below 0)", bool(difference.high < 0))
+
+# %% [markdown]
+# **Answer (tiny stand-in).** After 120 updates the tiny Glow is far from converged, and there the decay
+# *costs*: without it the test BPD is lower, with a paired interval clear of zero (printed). Decaying
+# the rate only helps once the model has stopped improving at the peak rate and the updates mainly
+# bounce around a minimum; in a short run it just slows the last 30% down. (With 300 updates of a
+# tiny Glow twice this size, a run that cost 28 CPU-seconds and is not part of this notebook, the sign
+# flipped: the decay lowered the test BPD.) Whether the `quick` Glow gains from its decay is what the
+# exercise as set measures (12 CPU-minutes, `OOD_MODEL_WRITE_DIR` pointing to a scratch folder); the
+# stand-in shows the answer depends on the budget.
+
+# %% [markdown]
+# ## Exercise 5: eight noise draws, combined towards the discrete BPD
+#
+# *Score MNIST test images with 8 noise seeds and combine the draws per image so that the estimate
+# approaches the discrete BPD from above.* $\log\mathbb E_u[q]$ is $\log Q(x)$ exactly (the integral of
+# the density over the pixel bin), $\mathbb E_u[\log q] \le \log Q$ by Jensen, and the log-mean-exp of
+# $K$ draws has $\mathbb E \le \log Q$ too but rises towards it as $K$ grows. So combine
+# $\log\frac1K\sum_k q(y_k)$, not the mean of the logs. 150 images (about 10 s at one thread).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+x_mnist = data.load_tensor("mnist", "test", n=150, seed=profile.seed)[0]
+draws = np.stack([scores.bits_per_dim(model, x_mnist, seed=seed) for seed in range(8)])  # (8, N) BPD
+log_q = -draws * model.num_dims * math.log(2)  # log Q estimates (nats) per draw, up to the common D log 256
+combined = -(scipy.special.logsumexp(log_q, axis=0) - math.log(8)) / (model.num_dims * math.log(2))
+print(
+    f"mean BPD: one draw {draws[0].mean():.5f}, mean over 8 draws {draws.mean():.5f}, log-mean-exp of 8 {combined.mean():.5f}"
+)
+print(
+    f"per image, mean of the logs minus log-mean-exp: mean {(draws.mean(axis=0) - combined).mean():.2e}, largest {(draws.mean(axis=0) - combined).max():.2e} bits/dim"
+)
+print(
+    f"spread of one draw's BPD across the 8 seeds, per image: median standard deviation {np.median(draws.std(axis=0)):.2e} bits/dim"
+)
+sanity_check(
+    "log-mean-exp <= mean of logs on every image (Jensen)", bool(np.all(combined <= draws.mean(axis=0) + 1e-12))
+)
+correction = draws.mean(axis=0) - combined
+finding(
+    "the mean 8-draw correction exceeds one draw's median per-image noise",
+    bool(correction.mean() > np.median(draws.std(axis=0))),
+)
+finding("the mean 8-draw correction is below 0.1 bits/dim", bool(correction.mean() < 0.1))
+
+# %% [markdown]
+# **Answer.** The log-mean-exp is below the mean of the logs on every image (Jensen), and the gap is
+# not negligible for this Glow: a few hundredths of a bit per dimension on average (printed), more
+# than the noise of a single draw's BPD per image. So one noise draw overstates the discrete BPD by
+# more than its own noise, and averaging the BPDs of more draws does not remove that: only combining
+# the densities does. The book's BPDs are single-draw estimates of this kind: read their absolute levels
+# as upper estimates; whether the correction differs between data sets (and so moves a gap) is not
+# measured here, only on these 150 MNIST images.
+
+# %% [markdown]
+# ## Exercise 6: why $D \log 256$ is added per image
+#
+# *Why must the $D\log 256$ term be added per image, not per batch?* Per image,
+# $\mathrm{BPD}_i = (-\log q(y_i) + D\log 256)/(D\ln 2)$ and the batch mean is
+# $\frac1N\sum_i \mathrm{BPD}_i = \frac{-\frac1N\sum_i \log q(y_i) + D\log 256}{D\ln 2}$. Adding the term once
+# to the *sum* of the batch's log-densities and dividing by $N$ gives $D\log 256/N$ instead, a
+# bias of $8(1 - 1/N)$ bits per dimension that depends on the batch size. The term converts each image's
+# density on $[0,1)^D$ into one on $[0,256)^D$; it belongs to every image.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+batch = data.load_tensor("fashion_mnist", "test", n=64, seed=profile.seed)[0]
+with torch.no_grad():
+    y = dequantize(batch, torch.Generator().manual_seed(0))
+    log_q_unit = model.log_prob(y).double()
+    library = model.bits_per_dim(batch, torch.Generator().manual_seed(0)).double()
+D = model.num_dims
+per_image = ((-log_q_unit + D * math.log(256)) / (D * math.log(2))).mean().item()
+per_batch = ((-log_q_unit.sum() + D * math.log(256)) / (len(batch) * D * math.log(2))).item()
+print(
+    f"batch of 64: per image {per_image:.4f} BPD, once per batch {per_batch:.4f} BPD, difference {per_image - per_batch:.4f} = 8 (1 - 1/64) = {8 * (1 - 1 / 64):.4f}"
+)
+finding(
+    "ood_lib's Glow.bits_per_dim adds D log 256 per image (matches the per-image formula to 1e-4)",
+    bool(abs(library.mean().item() - per_image) < 1e-4),
+)
+
+# %% [markdown]
+# **Answer.** Per batch the conversion would be counted once for $N$ images: the mean BPD would be too low
+# by $8(1 - 1/N)$ bits/dim (printed for $N = 64$) and would change with the batch size, which an
+# evaluation must not do. The library's `bits_per_dim` adds it per image (the finding compares it with
+# the per-image formula).
+
+# %%
+chapter_footer()
