@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .pixelcnn import categorical_log_prob_from_features
+
 NUM_LEVELS = 256
 # K of the importance-weighted bound used by ``VAE.log_prob`` unless told otherwise.
 DEFAULT_IWAE_SAMPLES = 16
@@ -115,10 +117,18 @@ class VAE(nn.Module):
         return self.decoder(z).view(z.shape[0], num_colours, NUM_LEVELS, height, width)
 
     def log_likelihood(self, x_uint8: Tensor, z: Tensor) -> Tensor:
-        """log p(x | z) = sum_i log softmax(l_i(z))[x_i] in nats, shape (N,)."""
-        log_probs = F.log_softmax(self.decode_logits(z), dim=2)
-        index = x_uint8.to(device=log_probs.device, dtype=torch.long).unsqueeze(2)
-        return log_probs.gather(2, index).flatten(1).sum(1)
+        """log p(x | z) = sum_i log softmax(l_i(z))[x_i] in nats, shape (N,).
+
+        The decoder's last layer (a 1x1 convolution to the logits) is applied by
+        :func:`~ood_lib.pixelcnn.categorical_log_prob_from_features`, which never forms the
+        (N, C, 256, H, W) log-probabilities; same values as ``log_softmax(decode_logits(z), 2)``
+        at the observed levels, up to float rounding. The transposed convolutions run in
+        channels-last layout (oneDNN's faster CPU kernels; the same features).
+        """
+        bottleneck = self.decoder[:3](z).contiguous(memory_format=torch.channels_last)
+        features = self.decoder[3:-1](bottleneck)
+        head = self.decoder[-1]
+        return categorical_log_prob_from_features(features, head.weight, head.bias, x_uint8).flatten(1).sum(1)
 
     def log_prob(
         self, x_uint8: Tensor, num_samples: int = DEFAULT_IWAE_SAMPLES, generator: torch.Generator | None = None

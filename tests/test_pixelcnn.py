@@ -189,3 +189,44 @@ def test_a_few_training_steps_lower_the_bits_per_dim():
     final = model.bits_per_dim(x_uint8).mean().item()
     assert initial == pytest.approx(8.0)
     assert final < 2.0
+
+
+def test_categorical_log_prob_equals_log_softmax_at_the_target():
+    from ood_lib.pixelcnn import categorical_log_prob
+
+    generator = torch.Generator().manual_seed(0)
+    logits = 10 * torch.randn(7, 3, NUM_LEVELS, dtype=torch.float64, generator=generator)
+    x_uint8 = torch.randint(0, NUM_LEVELS, (7, 3), generator=generator, dtype=torch.uint8)
+    old = torch.log_softmax(logits, dim=-1).gather(-1, x_uint8.long().unsqueeze(-1)).squeeze(-1)
+    torch.testing.assert_close(categorical_log_prob(logits, x_uint8), old, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("num_colours", [1, 3])
+def test_log_prob_from_features_equals_the_full_log_softmax_in_blocks(monkeypatch, num_colours):
+    from ood_lib import pixelcnn
+
+    monkeypatch.setattr(pixelcnn, "_HEAD_CHUNK_VALUES", 5 * num_colours * NUM_LEVELS)  # blocks of 5 positions
+    generator = torch.Generator().manual_seed(1)
+    features = torch.randn(3, 6, 4, 5, dtype=torch.float64, generator=generator)
+    weight = torch.randn(num_colours * NUM_LEVELS, 6, 1, 1, dtype=torch.float64, generator=generator)
+    bias = torch.randn(num_colours * NUM_LEVELS, dtype=torch.float64, generator=generator)
+    x_uint8 = torch.randint(0, NUM_LEVELS, (3, num_colours, 4, 5), generator=generator, dtype=torch.uint8)
+    logits = torch.nn.functional.conv2d(features, weight, bias).view(3, num_colours, NUM_LEVELS, 4, 5)
+    old = torch.log_softmax(logits, dim=2).gather(2, x_uint8.long().unsqueeze(2)).squeeze(2)
+    new = pixelcnn.categorical_log_prob_from_features(features, weight, bias, x_uint8)
+    assert new.shape == (3, num_colours, 4, 5)
+    torch.testing.assert_close(new, old, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("image_shape, hidden", [((1, 6, 6), 16), ((3, 4, 4), 24)])
+def test_log_prob_per_subpixel_equals_the_old_formula_with_the_same_gradients(image_shape, hidden):
+    model = random_weight_model(image_shape, hidden=hidden, layers=2, first_kernel=5, all_weights_std=0.3)
+    generator = torch.Generator().manual_seed(2)
+    x_uint8 = torch.randint(0, NUM_LEVELS, (4, *image_shape), generator=generator, dtype=torch.uint8)
+    logits = model(x_uint8)  # (N, C, 256, H, W), the layout the old formula used
+    old = torch.log_softmax(logits, dim=2).gather(2, x_uint8.long().unsqueeze(2)).squeeze(2)
+    (old_gradient,) = torch.autograd.grad(old.sum(), model.input_conv.weight)
+    new = model.log_prob_per_subpixel(x_uint8)
+    (new_gradient,) = torch.autograd.grad(new.sum(), model.input_conv.weight)
+    torch.testing.assert_close(new, old, rtol=0, atol=1e-10)
+    torch.testing.assert_close(new_gradient, old_gradient, rtol=1e-9, atol=1e-10)

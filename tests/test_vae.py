@@ -207,3 +207,20 @@ def test_a_few_training_steps_lower_the_negative_elbo():
     with torch.no_grad():
         final = model.bits_per_dim(x_uint8, generator=seeded(0)).mean().item()
     assert final < initial - 3.0
+
+
+def test_log_likelihood_equals_the_old_formula_in_blocks_with_the_same_gradients(monkeypatch):
+    from ood_lib import pixelcnn
+
+    monkeypatch.setattr(pixelcnn, "_HEAD_CHUNK_VALUES", 7 * 3 * NUM_LEVELS)  # blocks of 7 positions
+    torch.manual_seed(0)
+    model = VAE((3, 8, 8), latent_dim=2, hidden=6).double()
+    z = torch.randn(4, 2, dtype=torch.float64)
+    x_uint8 = random_images(4, (3, 8, 8))
+    log_probs = torch.log_softmax(model.decode_logits(z), dim=2)  # the formula before the head was fused
+    old = log_probs.gather(2, x_uint8.long().unsqueeze(2)).flatten(1).sum(1)
+    (old_gradient,) = torch.autograd.grad(old.sum(), model.decoder[3].weight)
+    new = model.log_likelihood(x_uint8, z)
+    (new_gradient,) = torch.autograd.grad(new.sum(), model.decoder[3].weight)
+    torch.testing.assert_close(new, old, rtol=0, atol=1e-10)
+    torch.testing.assert_close(new_gradient, old_gradient, rtol=1e-9, atol=1e-10)
