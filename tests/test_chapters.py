@@ -1,5 +1,5 @@
-"""Every chapter is a jupytext pair whose executed notebook matches its source, cell for cell, and states only
-what its outputs show."""
+"""Every chapter (and every worked-solutions notebook) is a jupytext pair whose executed notebook matches its
+source, cell for cell, and states only what its outputs show."""
 
 from __future__ import annotations
 
@@ -11,28 +11,35 @@ import jupytext
 import pytest
 
 CHAPTER_DIR = Path(__file__).resolve().parent.parent / "chapters"
-SOURCES = sorted(CHAPTER_DIR.glob("[0-9][0-9]_*.py"))
+SOLUTION_DIR = CHAPTER_DIR.parent / "solutions"
+SOURCES = sorted(CHAPTER_DIR.glob("[0-9][0-9]_*.py")) + sorted(SOLUTION_DIR.glob("[0-9][0-9]_*.py"))
 sys.path.insert(0, str(CHAPTER_DIR.parent / "scripts"))
 
 import book_checks  # noqa: E402
 
 
 def test_chapters_exist() -> None:
-    assert SOURCES, f"no chapters found in {CHAPTER_DIR}"
+    assert any(source.parent == CHAPTER_DIR for source in SOURCES), f"no chapters found in {CHAPTER_DIR}"
 
 
-@pytest.mark.parametrize("source", SOURCES, ids=[path.stem for path in SOURCES])
+def execute_command(source: Path) -> str:
+    """The make command that re-executes ``source``'s notebook."""
+    target = "solutions" if source.parent == SOLUTION_DIR else "chapters"
+    return f"make {target} CHAPTERS={source.stem[:2]}"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[f"{path.parent.name}/{path.stem}" for path in SOURCES])
 def test_notebook_matches_source(source: Path) -> None:
     notebook_path = source.with_suffix(".ipynb")
-    assert notebook_path.exists(), f"{notebook_path.name} missing: run `make chapters CHAPTERS={source.stem[:2]}`"
+    assert notebook_path.exists(), f"{notebook_path.name} missing: run `{execute_command(source)}`"
     from_source = [(cell.cell_type, cell.source) for cell in jupytext.read(source).cells]
     from_notebook = [(cell.cell_type, cell.source) for cell in jupytext.read(notebook_path).cells]
     assert from_source == from_notebook, (
-        f"{source.name} and {notebook_path.name} differ: re-execute with `make chapters CHAPTERS={source.stem[:2]}`"
+        f"{source.name} and {notebook_path.name} differ: re-execute with `{execute_command(source)}`"
     )
 
 
-@pytest.mark.parametrize("source", SOURCES, ids=[path.stem for path in SOURCES])
+@pytest.mark.parametrize("source", SOURCES, ids=[f"{path.parent.name}/{path.stem}" for path in SOURCES])
 def test_notebook_is_executed_with_profile_and_run_time(source: Path) -> None:
     notebook = book_checks.read_notebook(source.with_suffix(".ipynb"))
     printed = "".join(book_checks.cell_text(cell) for cell in notebook.cells if cell.cell_type == "code")
@@ -45,7 +52,7 @@ NOTEBOOKS = [source.with_suffix(".ipynb") for source in SOURCES]
 ABSOLUTE_PATH = re.compile(r"(?:^|[\s(='\"])(/[\w.-]+){2,}")
 
 
-@pytest.mark.parametrize("notebook_path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+@pytest.mark.parametrize("notebook_path", NOTEBOOKS, ids=[f"{path.parent.name}/{path.stem}" for path in NOTEBOOKS])
 def test_committed_notebook_states_only_what_it_shows(notebook_path: Path) -> None:
     notebook = book_checks.read_notebook(notebook_path)
     assert book_checks.contradicted_findings(notebook) == [], "a committed finding is contradicted"
@@ -54,7 +61,7 @@ def test_committed_notebook_states_only_what_it_shows(notebook_path: Path) -> No
     assert book_checks.unprinted_numbers(notebook) == [], "prose numbers no output prints (or mark them quoted)"
 
 
-@pytest.mark.parametrize("notebook_path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+@pytest.mark.parametrize("notebook_path", NOTEBOOKS, ids=[f"{path.parent.name}/{path.stem}" for path in NOTEBOOKS])
 def test_committed_notebook_prints_no_machine_paths(notebook_path: Path) -> None:
     notebook = book_checks.read_notebook(notebook_path)
     printed = "\n".join(book_checks.cell_text(cell) for cell in notebook.cells if cell.cell_type == "code")
