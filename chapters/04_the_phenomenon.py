@@ -78,17 +78,28 @@ def plot_histograms(
 ) -> None:
     """Histograms of per-example BPD on shared bins from the lowest BPD (so the most likely images
     are never cut off) to the pooled 99.5th percentile; the legend, below the axis, counts the
-    images beyond the right edge. Dashed lines: our means; dotted: the paper's, where given."""
+    images off the axis on each side. Dashed lines: our means; where a mean lies off the axis,
+    a dash-dotted line at the median instead; dotted: the paper's means, where given."""
     pooled = np.concatenate(list(bpd.values()))
     bins = np.linspace(pooled.min(), np.percentile(pooled, 99.5), 61)
     for index, (name, values) in enumerate(bpd.items()):
-        above = int(np.sum(values > bins[-1]))
+        below, above = int(np.sum(values < bins[0])), int(np.sum(values > bins[-1]))
         colour = PALETTE[index]
-        label = f"{data.get_spec(name).title} test" + (f" ({above} beyond the right edge)" if above else "")
+        label = f"{data.get_spec(name).title} test" + (
+            f" (off the axis: {below} left, {above} right)" if below or above else ""
+        )
         ax.hist(values, bins=bins, alpha=0.55, density=True, label=label, color=colour)
         if values.mean() < bins[-1]:
             ax.axvline(
                 values.mean(), color=colour, linestyle="--", linewidth=1.2, label=f"our mean {values.mean():.3f}"
+            )
+        else:
+            ax.axvline(
+                np.median(values),
+                color=colour,
+                linestyle="-.",
+                linewidth=1.2,
+                label=f"our median {np.median(values):.2f} (mean {values.mean():.4g}, off the axis)",
             )
         if paper_means and name in paper_means:
             ax.axvline(
@@ -211,6 +222,10 @@ finish(fig)
 # %%
 # NBVAL_CHECK_OUTPUT
 finding("Glow(FashionMNIST) prefers MNIST, AUROC < 0.5", bool(glow_fashion["auroc"] < 0.5))
+finding(
+    "both our means lie above (to the right of) the paper's 2.958 and 1.833",
+    bool(all(glow_fashion["bpd"][name].mean() > PAPER_FIGURE_1[name] for name in ("fashion_mnist", "mnist"))),
+)
 
 # %% [markdown]
 # Not just the mean moved: the bulk of the MNIST histogram lies to the left of (more likely
@@ -218,7 +233,10 @@ finding("Glow(FashionMNIST) prefers MNIST, AUROC < 0.5", bool(glow_fashion["auro
 # axis starts at the most likely image (the MNIST 1s shown near the end of the chapter), so only
 # the least likely tail is cut off, and the legend counts it. The dotted lines are the paper's
 # means: both of ours lie to their right (our levels are worse, see the scope table), but the
-# order of the two sets is the paper's.
+# order of the two sets is the paper's. A reader comparing with the paper's Figure 2: its
+# histograms are of the log-likelihood $\log p(x)$, where more likely lies to the *right*; ours
+# are of BPD $= -\log_2 p(x) / D$, where more likely lies to the *left*, so the axis is mirrored
+# (and rescaled) and MNIST's histogram sits on the other side of FashionMNIST's.
 #
 # ## Figure 6: the effect is not symmetric
 #
@@ -272,8 +290,9 @@ finding(
 #
 # ### Which FashionMNIST images does the MNIST Glow reject, and where is their ink?
 #
-# The histogram above has images outside its axis: a few FashionMNIST images get BPDs of
-# hundreds or far more. A tempting story is that "MNIST's border is always black, so ink there
+# The histogram above has images outside its axis (the legend counts them): a few FashionMNIST
+# images get BPDs of hundreds or far more, so their mean lies off the axis and the figure draws
+# their median (5.81) instead. A tempting story is that "MNIST's border is always black, so ink there
 # is impossible". The data say otherwise: count MNIST's training pixels that are 0 in *every*
 # image, and how many training images have ink in the outer ring (the two outermost rows and
 # columns, 208 of the 784 pixels).
@@ -377,11 +396,13 @@ plots.show(fig)
 # edited images with the same dequantization noise. Clearing the ring also removes ink, and the
 # BPD rank-correlates with the number of inked pixels (above), so two matched edits try to
 # separate "ring" from "less ink" (how far they get is discussed after the table): clear the same
-# *number* of inked pixels, or the same ink *mass*, chosen at random (one seeded draw) among the
-# image's inked pixels in the interior (inside the ring's inner edge). Then set only
-# MNIST's always-zero pixels to 0. Re-scored as a batch of their own, the images get other noise
-# draws, so the "original" numbers move too; three draws show how much. Finally, to rule out
-# float32 overflow at BPDs of $10^7$-$10^9$, the first draw is recomputed in float64.
+# *number* of inked pixels, or the same ink *mass*, chosen at random among the image's inked
+# pixels in the interior (the 24×24 centre, inside the ring's inner edge); the table shows one
+# seeded choice, and four more choices are scored after it. Then set only MNIST's always-zero
+# pixels to 0. Re-scored as a batch of their own, the images get other noise draws, so the
+# "original" numbers move too; three draws show how much. Finally, to rule out float32 overflow
+# at BPDs up to $10^{22}$, the first draw of the unedited images and each of the four edited sets
+# (under the same noise) are recomputed in float64.
 
 # %%
 typical = np.argsort(np.abs(bpd_under_mnist - np.median(bpd_under_mnist)))[:8]
@@ -390,23 +411,32 @@ probe_images = small_sets["fashion_mnist"][probe_index]
 ring_zeroed, always_zero_zeroed = probe_images.clone(), probe_images.clone()
 ring_zeroed[:, 0][:, torch.from_numpy(ring)] = 0
 always_zero_zeroed[:, 0][:, torch.from_numpy(always_zero)] = 0
-# The matched controls: the same count, or the same ink mass, of inked pixels inside the ring.
-count_matched, mass_matched = probe_images.clone(), probe_images.clone()
-control_rng = np.random.default_rng(profile.seed)
-removed_mass = np.zeros((3, 16))  # share of the image's ink removed: ring, count-matched, mass-matched
-for position in range(16):
-    pixels = probe_images[position, 0].numpy().astype(np.int64).ravel()
+
+
+# The matched controls: the same count, or the same ink mass, of inked interior pixels (the 24x24 centre,
+# inside the ring's inner edge), chosen at random by `rng`.
+def matched_controls(rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """The probe images with as many inked interior pixels, or as much interior ink mass, set to 0 as
+    the ring holds; and the share of each image's ink removed (ring, count-matched, mass-matched)."""
+    count_edit, mass_edit = probe_images.clone(), probe_images.clone()
+    removed = np.zeros((3, len(probe_images)))
     ring_pixels = ring.ravel()
-    inked_in_ring = int((pixels[ring_pixels] > 0).sum())
-    order = control_rng.permutation(np.flatnonzero(~ring_pixels & (pixels > 0)))
-    by_mass = int(np.searchsorted(np.cumsum(pixels[order]), pixels[ring_pixels].sum()) + 1)
-    for edited, chosen in ((count_matched, order[:inked_in_ring]), (mass_matched, order[:by_mass])):
-        edited[position, 0].view(-1)[torch.from_numpy(chosen)] = 0
-    removed_mass[:, position] = [
-        pixels[ring_pixels].sum() / pixels.sum(),
-        pixels[order[:inked_in_ring]].sum() / pixels.sum(),
-        pixels[order[:by_mass]].sum() / pixels.sum(),
-    ]
+    for position in range(len(probe_images)):
+        pixels = probe_images[position, 0].numpy().astype(np.int64).ravel()
+        inked_in_ring = int((pixels[ring_pixels] > 0).sum())
+        order = rng.permutation(np.flatnonzero(~ring_pixels & (pixels > 0)))
+        by_mass = int(np.searchsorted(np.cumsum(pixels[order]), pixels[ring_pixels].sum()) + 1)
+        for edited, chosen in ((count_edit, order[:inked_in_ring]), (mass_edit, order[:by_mass])):
+            edited[position, 0].view(-1)[torch.from_numpy(chosen)] = 0
+        removed[:, position] = [
+            pixels[ring_pixels].sum() / pixels.sum(),
+            pixels[order[:inked_in_ring]].sum() / pixels.sum(),
+            pixels[order[:by_mass]].sum() / pixels.sum(),
+        ]
+    return count_edit, mass_edit, removed
+
+
+count_matched, mass_matched, removed_mass = matched_controls(np.random.default_rng(profile.seed))
 draws = np.stack([scores.bits_per_dim(glow_mnist["model"], probe_images, seed=seed) for seed in range(3)])
 after = {
     name: scores.bits_per_dim(glow_mnist["model"], edited, seed=0)
@@ -417,13 +447,22 @@ after = {
         ("always-zero", always_zero_zeroed),
     )
 }
-# float64 re-score of draw 0: the same dequantized inputs, a float64 copy of the model.
+# float64 re-score of draw 0 and of every edited set: the same dequantized inputs, a float64 copy of the model.
+float64_model = copy.deepcopy(glow_mnist["model"]).double()
+float64_ratio = {}
 with torch.no_grad():
-    dequantized = dequantize(probe_images, torch.Generator().manual_seed(0))
-    float64_bpd = bits_per_dim_from_log_prob(
-        copy.deepcopy(glow_mnist["model"]).double().log_prob(dequantized.double()), dequantized[0].numel()
-    ).numpy()
-float64_ratio = float(np.max(np.abs(float64_bpd / draws[0] - 1)))
+    for name, images, float32_bpd in (
+        ("unedited", probe_images, draws[0]),
+        ("ring", ring_zeroed, after["ring"]),
+        ("count", count_matched, after["count"]),
+        ("mass", mass_matched, after["mass"]),
+        ("always-zero", always_zero_zeroed, after["always-zero"]),
+    ):
+        dequantized = dequantize(images, torch.Generator().manual_seed(0))
+        float64_bpd = bits_per_dim_from_log_prob(
+            float64_model.log_prob(dequantized.double()), dequantized[0].numel()
+        ).numpy()
+        float64_ratio[name] = float(np.max(np.abs(float64_bpd / float32_bpd - 1)))
 print(
     f"{'':17s} {'3 noise draws: min':>18s} {'max':>10s} {'ring to 0':>10s} {'same count':>11s} "
     f"{'same mass':>10s} {'always-zero':>12s}   ink removed: ring / count / mass"
@@ -441,17 +480,36 @@ median_change = {name: float(np.mean(values[8:] - draws[0, 8:])) for name, value
 always_zero_factor = draws[0, :8] / after["always-zero"][:8]
 print(
     f"of the 8 worst: above the 95th percentile ({typical_cut:.2f}) in every noise draw: {worst_stay}; below it "
-    f"with the ring set to 0: {rescued['ring']}; with the same count of inner ink cleared: {rescued['count']}; "
-    f"the same mass: {rescued['mass']}; only the always-zero pixels: {rescued['always-zero']}"
+    f"with the ring set to 0: {rescued['ring']}; with the same count of inked interior pixels cleared: {rescued['count']}; "
+    f"the same ink mass from interior pixels: {rescued['mass']}; only the always-zero pixels: {rescued['always-zero']}"
 )
 print(
     "median images, mean change of BPD: " + ", ".join(f"{name} {value:+.2f}" for name, value in median_change.items())
 )
+# The matched controls' random choice of pixels, repeated: 4 more seeds (the first choice is the table's).
+choice_rescued = {"count": [rescued["count"]], "mass": [rescued["mass"]]}
+choice_median_change = {"count": [median_change["count"]], "mass": [median_change["mass"]]}
+for choice_seed in range(profile.seed + 1, profile.seed + 5):
+    for name, edited in zip(("count", "mass"), matched_controls(np.random.default_rng(choice_seed))[:2]):
+        edited_bpd = scores.bits_per_dim(glow_mnist["model"], edited, seed=0)
+        choice_rescued[name].append(int((edited_bpd[:8] < typical_cut).sum()))
+        choice_median_change[name].append(float(np.mean(edited_bpd[8:] - draws[0, 8:])))
+for name in ("count", "mass"):
+    print(
+        f"same {name}, 5 random choices of the interior pixels: of the 8 worst rescued "
+        + ", ".join(str(value) for value in choice_rescued[name])
+        + f" (ring: {rescued['ring']}); median images' mean change "
+        + ", ".join(f"{value:+.2f}" for value in choice_median_change[name])
+        + f" (ring: {median_change['ring']:+.2f})"
+    )
 print(
     "the 8 worst, factor by which clearing only the always-zero pixels divides the BPD: "
     + ", ".join(f"{index}: {factor:.3g}" for index, factor in zip(worst, always_zero_factor))
 )
-print(f"float64 against float32 BPD, largest relative difference over the 16 images: {float64_ratio:.1e}")
+print(
+    "float64 against float32 BPD, largest relative difference over the 16 images, unedited and each edit: "
+    + ", ".join(f"{name} {value:.1e}" for name, value in float64_ratio.items())
+)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -465,19 +523,43 @@ finding("the 8 least likely images' ring share is not unusual: permutation p > 0
 finding("|rank correlation of BPD with the ring share| < 0.1", bool(abs(ring_correlation) < 0.1))
 finding("rank correlation of BPD with the number of inked pixels > 0.5", bool(inked_correlation > 0.5))
 finding("the 8 worst stay above the 95th percentile in all 3 noise draws", worst_stay, 8)
-finding("the enormous BPDs are not float32 artefacts: float64 agrees within 0.1%", bool(float64_ratio < 1e-3))
+finding(
+    "the two highest BPDs each move by more than a factor of 2 over the 3 noise draws",
+    bool(np.all(draws[:, :2].max(axis=0) > 2 * draws[:, :2].min(axis=0))),
+)
+finding(
+    "the 2 highest FashionMNIST BPDs under the MNIST Glow carry more than half of the set's mean",
+    bool(np.sort(bpd_under_mnist)[-2:].sum() > 0.5 * bpd_under_mnist.sum()),
+)
+finding(
+    "the enormous BPDs, unedited and edited, are not float32 artefacts: float64 agrees within 0.1%",
+    bool(max(float64_ratio.values()) < 1e-3),
+)
 finding("of the 8 worst, below the 95th percentile once the ring is set to 0", rescued["ring"], 6)
 finding(
-    "clearing the same count of inked pixels inside the ring rescues fewer of the 8 worst than clearing the ring",
+    "clearing as many inked interior pixels (24x24 centre) rescues fewer of the 8 worst than clearing the ring",
     bool(rescued["count"] < rescued["ring"]),
 )
 finding(
-    "clearing the same ink mass inside the ring rescues fewer of the 8 worst than clearing the ring",
+    "clearing the same ink mass from interior pixels (24x24 centre) rescues fewer of the 8 worst than clearing the ring",
     bool(rescued["mass"] < rescued["ring"]),
 )
 finding(
-    "median images: clearing the ring lowers the mean BPD, clearing the same count or mass inside raises it",
+    "median images: clearing the ring lowers the mean BPD, clearing the same count or mass in the interior raises it",
     bool(median_change["ring"] < 0 < min(median_change["count"], median_change["mass"])),
+)
+finding(
+    "of the 8 worst, more than 10 times their largest noise draw under the count- or mass-matched control",
+    int(np.sum(np.maximum(after["count"][:8], after["mass"][:8]) > 10 * draws[:, :8].max(axis=0))),
+    2,
+)
+finding(
+    "in all 5 random choices, each matched control rescues fewer of the 8 worst than clearing the ring",
+    bool(max(max(values) for values in choice_rescued.values()) < rescued["ring"]),
+)
+finding(
+    "in all 5 random choices, both matched controls raise the median images' mean BPD",
+    bool(min(min(values) for values in choice_median_change.values()) > 0),
 )
 finding(
     "of the 8 worst, BPD divided by more than 10 by clearing only the always-zero pixels",
@@ -489,15 +571,16 @@ finding(
 # The enormous BPDs are not noise-draw flukes, nor float32 overflow: each of the 8 stays far
 # above the typical range in every draw (although the largest move by a factor of two or more
 # from draw to draw: the one-draw estimate is itself unreliable out there), and float64 gives the
-# same values. Setting the outer ring to 0 brings 6 of the 8 back among ordinary images, and
-# lowers even the median images' BPD. The matched controls, clearing as many inked pixels, or as
-# much ink, in the interior (inside the ring's inner edge), rescue fewer of the 8, make some far
-# worse, and *raise* the median images' BPD. But they punch scattered holes into the garment,
-# and the holes cost on their own (the median images' BPD rises), on one random choice of
-# pixels: so these controls do not show that ink in the outer ring costs more than the same ink
-# elsewhere, only that clearing the ring is not like punching the same ink out of the interior
-# (a control without holes,
-# and several random choices, are left open). The ring is
+# same values, for the unedited images and for every edited set in the table. Setting the
+# outer ring to 0 brings 6 of the 8 back among ordinary images, and lowers even the median
+# images' BPD. The matched controls, clearing as many inked pixels, or as much ink, in the
+# interior (the 24×24 centre), rescue fewer of the 8 and *raise* the median images' BPD, in
+# each of the five random choices of pixels (printed under the table); in the table's choice
+# they also make two of the 8 far worse (more than ten times their largest noise draw). But they punch scattered holes into the garment,
+# and the holes cost on their own (the median images' BPD rises): so these controls do not show
+# that ink in the outer ring costs more than the same ink elsewhere, only that clearing the ring
+# is not like punching the same ink out of the interior (a control without holes is left open).
+# The ring is
 # not the whole story: two of the 8 stay above the 95th percentile with the ring cleared (the
 # checked shirt, image 597, which falls from hundreds to about 13 BPD, and the trousers, image
 # 1107, which clearing the ring hardly changes), and since every FashionMNIST image has ink in
@@ -612,7 +695,7 @@ probe_bpd = {
     for row in fashion_rows
 }
 
-fig, ax = plt.subplots(figsize=(10, 4.0))
+fig, (ax, zoom) = plt.subplots(1, 2, figsize=(13, 5.6), width_ratios=[3, 1], layout="constrained")
 for row in fashion_rows:
     ax.plot(
         np.arange(256), probe_bpd[row["label"]]["constant"], color=row["colour"], label=f"{row['label']}: constant v"
@@ -637,27 +720,26 @@ ax.plot(0, PAPER_FIGURE_8["fashion constant 0"], "k*", markersize=11, label="pap
 ax.axhline(
     PAPER_FIGURE_8["fashion noise"], color="black", linestyle="--", linewidth=1, label="paper's Glow: noise (8.686)"
 )
-# Inset: the left edge, where the curves drop to their best value at v = 0.
-inset = ax.inset_axes([0.33, 0.5, 0.25, 0.42])
-for row in fashion_rows:
-    inset.plot(np.arange(9), probe_bpd[row["label"]]["constant"][:9], "o-", color=row["colour"], markersize=3)
-    inset.annotate(
-        f"{probe_bpd[row['label']]['constant'][0]:.3f}",
-        (0, probe_bpd[row["label"]]["constant"][0]),
-        xytext=(6, 0),
-        textcoords="offset points",
-        fontsize=7,
-        color=row["colour"],
-    )
-inset.plot(0, PAPER_FIGURE_8["fashion constant 0"], "k*", markersize=8)
-inset.set_xlabel("v (0-8)", fontsize=7)
-inset.set_ylabel("BPD", fontsize=7)
-inset.tick_params(labelsize=7)
 ax.set_xlabel("constant pixel value v")
 ax.set_ylabel("bits per dimension")
 ax.set_title("Constant images under models trained on FashionMNIST")
-ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-fig.tight_layout()
+ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+# A separate panel for the left edge, where the curves drop to their best value at v = 0;
+# the v = 0 values are in its legend, so no label sits on the curves.
+for row in fashion_rows:
+    zoom.plot(
+        np.arange(9),
+        probe_bpd[row["label"]]["constant"][:9],
+        "o-",
+        color=row["colour"],
+        markersize=3,
+        label=f"{row['label']}: v = 0 at {probe_bpd[row['label']]['constant'][0]:.3f}",
+    )
+zoom.plot(0, PAPER_FIGURE_8["fashion constant 0"], "k*", markersize=9, label="paper's Glow: v = 0 at 0.339")
+zoom.set_xlabel("constant pixel value v (0-8)")
+zoom.set_ylabel("bits per dimension")
+zoom.set_title("Zoom: v = 0 ... 8")
+zoom.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
 plots.show(fig)
 
 for row in fashion_rows:
@@ -751,6 +833,11 @@ for label in ("PixelCNN", "VAE"):
         f"{label}: the second most likely constant is the second or third most common value (1 or 255)",
         bool(np.argsort(probe_bpd[label]["constant"])[1] in most_common[1:]),
     )
+for label in ("PixelCNN", "VAE"):
+    finding(
+        f"{label}: the least likely constant is a rare dark grey (0 < v < 20)",
+        bool(0 < np.argmax(probe_bpd[label]["constant"]) < 20),
+    )
 finding("Glow: |rank correlation with v's frequency| < 0.2", bool(abs(frequency_rank_correlation["Glow"]) < 0.2))
 finding(
     "VAE: constant 128 is less likely than uniform noise",
@@ -759,6 +846,10 @@ finding(
 finding(
     "Glow: the paper's constant 0 (0.339) lies above all 32 of our noise draws",
     bool(constant_zero_draws.max() < PAPER_FIGURE_8["fashion constant 0"]),
+)
+finding(
+    "Glow: uniform noise above 8 BPD, less likely than under a uniform model (interval excludes 8)",
+    bool(intervals.bootstrap_mean(probe_bpd["Glow"]["noise"]).low > 8),
 )
 finding(
     "Glow: our uniform-noise BPD is above the paper's 8.686 (interval excludes it)",
@@ -824,8 +915,13 @@ if data.is_available("cifar10_subset"):
         f"subset test images ({len(subset_test)}): mean {format_mean(intervals.bootstrap_mean(subset_probes['test']))}, "
         f"least {subset_probes['test'].min():.3f} BPD (paper's CIFAR-10 test mean 3.464)"
     )
+    # One dequantization draw per image: 32 draws of constant 128, as for the FashionMNIST Glow's constant 0.
+    subset_constant_128_draws = scores.bits_per_dim(
+        glow_subset.model, scores.constant_images(np.full(32, 128), subset_shape), seed=profile.seed
+    )
     print(
-        f"constant 128: {subset_probes['constant'][128]:.3f} (paper's {PAPER_FIGURE_8['cifar constant 128']}); "
+        f"constant 128: {subset_probes['constant'][128]:.3f} (32 noise draws: {subset_constant_128_draws.min():.3f} ... "
+        f"{subset_constant_128_draws.max():.3f}; paper's {PAPER_FIGURE_8['cifar constant 128']}); "
         f"constant 0: {subset_probes['constant'][0]:.3f}; all 256 constants within "
         f"{subset_probes['constant'].min():.3f} ... {subset_probes['constant'].max():.3f} BPD"
     )
@@ -852,20 +948,30 @@ if subset_probes is not None:
         bool(subset_probes["test"].mean() - subset_probes["constant"][128] > 2),
     )
     finding(
-        "subset Glow: median uniform noise is less likely than the paper's 15.773",
+        "subset Glow, the paper's order: constant 128 < subset test mean < median uniform noise",
+        bool(subset_probes["constant"][128] < subset_probes["test"].mean() < np.median(subset_probes["noise"])),
+    )
+    finding(
+        "subset Glow, level not replicated: constant 128 above the paper's 0.589 in all 32 noise draws",
+        bool(subset_constant_128_draws.min() > PAPER_FIGURE_8["cifar constant 128"]),
+    )
+    finding(
+        "subset Glow, level not replicated: median uniform noise is less likely than the paper's 15.773",
         bool(np.median(subset_probes["noise"]) > PAPER_FIGURE_8["cifar noise"]),
     )
 
 # %% [markdown]
-# On colour images our stand-in behaves like the paper's model and unlike our FashionMNIST Glow:
-# every constant, mid-grey included (constant 128: 1.420, the paper's 0.589), is more likely than
-# every real test image, by more than 2 BPD against the test mean. So "mid-grey barely beats the
+# **The levels are a failed replication**: constant 128 gets 1.420 BPD (and stays above the
+# paper's 0.589 in all 32 noise draws), uniform noise a median of 250.736 against the paper's
+# 15.773. **The ordering replicates**: constant 128 < test mean < uniform noise, the paper's order
+# (pinned above). On colour images our stand-in behaves like the paper's model and unlike our
+# FashionMNIST Glow: every constant, mid-grey included, is more likely than every real test
+# image, by more than 2 BPD against the test mean. So "mid-grey barely beats the
 # average image" does not hold for every Glow; between our two Glows the data, the image size
 # and channels, the architecture and the budget all differ, so which of them makes the
 # difference is not separated. (One candidate is the data: mid-grey is a common value in CIFAR-10,
-# while half of FashionMNIST's pixels are 0; untested here.) Uniform noise is far less likely
-# than under the paper's model (the printed median against the paper's 15.773), with a heavy
-# tail of enormous values (the printed mean against the median). Why, this chapter does not test: the
+# while half of FashionMNIST's pixels are 0; untested here.) Uniform noise has a heavy tail of
+# enormous values (the printed mean against the median). Why the levels differ, this chapter does not test: the
 # subset Glow differs from the paper's in training-set size, architecture and budget together.
 # Chapter 07 decomposes the noise images' log-likelihood and finds that the first split's
 # conditional prior carries most of the excess. Chapter 03 sets this Glow's test BPDs beside
@@ -960,8 +1066,10 @@ for (label, train_set), interval in auroc_intervals.items():
 #
 # ## Scope: what of the paper this chapter reproduces
 #
-# One row per panel of the paper this chapter is about, with our number beside the published
-# one (BPD unless said otherwise) and what differs. "Figure 1" numbers are the paper's means
+# One row per panel of the paper this chapter is about: whether the ordering and the level are
+# reproduced, our number beside the published one (BPD unless said otherwise), and, below each
+# row, why different (model, budget, data split, regularisation, how the hyperparameters were
+# chosen). "Figure 1" numbers are the paper's means
 # for the histograms of Figure 2 and 6; where a few images dominate an OOD mean, the median
 # stands beside it.
 #
@@ -979,21 +1087,45 @@ for (label, train_set), interval in auroc_intervals.items():
 glow_config = glow_fashion["config"]["model"]
 glow_train = glow_fashion["config"]["train"]
 glow_epochs = glow_train["n_steps"] * glow_train["batch_size"] / data.get_spec("fashion_mnist").split_sizes["train"]
+NO_REGULARISATION = "regularisation: none (no weight decay, no dropout)"
 small_glow = (
-    f"levels not replicated; ours {glow_config['levels']} levels x {glow_config['steps']} steps, "
-    f"{glow_config['hidden']} channels, {glow_train['n_steps']} steps of batch {glow_train['batch_size']} "
-    f"({glow_epochs:.1f} epochs); the paper's sizes and budget not in our brief"
+    f"model: {glow_config['levels']} levels x {glow_config['steps']} steps, {glow_config['hidden']} channels "
+    f"(the paper's size not in our brief); budget: {glow_train['n_steps']} updates of batch "
+    f"{glow_train['batch_size']} ({glow_epochs:.1f} epochs, CPU); data: {profile.n_eval} of the 10000 test images; "
+    f"{NO_REGULARISATION}; hyperparameters (lr {glow_train['lr']}, warm-up, decay): chosen on FashionMNIST test "
+    "BPD, no validation split (chapter 03)"
 )
+mnist_glow = (
+    f"model, budget ({glow_train['n_steps']} updates of batch {glow_train['batch_size']}), {NO_REGULARISATION} and "
+    "hyperparameters those of the FashionMNIST Glow, not retuned for MNIST; data: "
+    f"{profile.n_eval} of the 10000 test images; the paper gives the MNIST test mean only"
+)
+noise_images = "; noise images: ours uniform integers 0..255, dequantized (the paper's recipe not in our brief)"
 pixelcnn_config, vae_config = families["pixelcnn"]["config"]["model"], families["vae"]["config"]["model"]
-baseline_steps = families["pixelcnn"]["config"]["train"]["n_steps"]
+baseline_train = families["pixelcnn"]["config"]["train"]
+baseline_budget = (
+    f"budget: {baseline_train['n_steps']} updates of batch {baseline_train['batch_size']} "
+    f"({baseline_train['n_steps'] * baseline_train['batch_size'] / data.get_spec('fashion_mnist').split_sizes['train']:.2f} "
+    f"epochs); data: {profile.n_eval} of the 10000 test images; {NO_REGULARISATION}; "
+    f"hyperparameters (lr {baseline_train['lr']}) fixed in the profile, no recorded search"
+)
 pixelcnn_why = (
-    f"ours {pixelcnn_config['layers']} masked layers, {pixelcnn_config['hidden']} channels, {baseline_steps} steps; "
-    "paper's architecture not in our brief"
+    f"model: {pixelcnn_config['layers']} masked layers, {pixelcnn_config['hidden']} channels (the paper's not in "
+    f"our brief); {baseline_budget}"
 )
 vae_why = (
-    f"ours latent {vae_config['latent_dim']}, hidden {vae_config['hidden']}, {baseline_steps} steps, trained on the "
-    f"ELBO (K = 1), scored with the IWAE bound (K = {profile.vae_importance_samples}); paper's architecture and "
-    "estimator not in our brief"
+    f"model: latent {vae_config['latent_dim']}, hidden {vae_config['hidden']} (the paper's not in our brief); "
+    f"{baseline_budget}; estimator: trained on the ELBO (K = 1), scored with the IWAE bound "
+    f"(K = {profile.vae_importance_samples}), the paper's not in our brief"
+)
+subset_why = (
+    "subset absent"
+    if subset_probes is None
+    else f"data: {subset_images} CIFAR-10 training images instead of 50000, {len(subset_test)} test images; "
+    f"model: {subset_model['levels']} levels x {subset_model['steps']} steps, {subset_model['hidden']} channels; "
+    f"budget: {subset_train['n_steps']} updates of batch {subset_train['batch_size']} "
+    f"({subset_train['n_steps'] * subset_train['batch_size'] / subset_images:.0f} epochs), lr {subset_train['lr']} "
+    f"set to train in about 12 CPU-minutes, no BPD benchmark (chapter 03); {NO_REGULARISATION}"
 )
 found = {(row["model_name"], row["train_set"]): row for row in results}
 
@@ -1023,87 +1155,72 @@ print(
 )
 
 
+NOT_HERE = "not run: CIFAR-10 and SVHN are not on this machine"
 scope = [
-    ("Fig 2a Glow FashionMNIST->MNIST", "yes", means("glow", "fashion_mnist", "mnist"), "2.958 / 1.833", small_glow),
     (
-        "Fig 2b Glow CIFAR-10->SVHN",
-        "if data",
-        means("glow", "cifar10", "svhn"),
-        "3.464 / 2.389",
-        "full CIFAR-10, SVHN not on this machine",
+        "Fig 2a Glow FashionMNIST->MNIST",
+        "order yes, level no",
+        means("glow", "fashion_mnist", "mnist"),
+        "2.958 / 1.833",
+        small_glow,
     ),
-    ("Fig 2c Glow CelebA->SVHN", "no", "-", "histogram", "CelebA not in ood_lib"),
-    ("Fig 2d Glow ImageNet->CIFAR/SVHN", "no", "-", "histograms", "ImageNet, CIFAR-100 not in ood_lib"),
+    ("Fig 2b Glow CIFAR-10->SVHN", "if data", means("glow", "cifar10", "svhn"), "3.464 / 2.389", NOT_HERE),
+    ("Fig 2c Glow CelebA->SVHN", "no", "-", "histogram", "not run: CelebA is not in ood_lib"),
+    ("Fig 2d Glow ImageNet->CIFAR/SVHN", "no", "-", "histograms", "not run: ImageNet and CIFAR-100 are not in ood_lib"),
     (
         "Fig 3a PixelCNN FashionMNIST->MNIST",
-        "yes",
+        "order yes",
         means("pixelcnn", "fashion_mnist", "mnist"),
         "histogram",
         pixelcnn_why,
     ),
-    (
-        "Fig 3b VAE FashionMNIST->MNIST",
-        "yes",
-        means("vae", "fashion_mnist", "mnist"),
-        "histogram",
-        vae_why,
-    ),
-    (
-        "Fig 3c PixelCNN CIFAR-10->SVHN",
-        "if data",
-        means("pixelcnn", "cifar10", "svhn"),
-        "histogram",
-        "data not on this machine",
-    ),
-    ("Fig 3d VAE CIFAR-10->SVHN", "if data", means("vae", "cifar10", "svhn"), "histogram", "data not on this machine"),
+    ("Fig 3b VAE FashionMNIST->MNIST", "order yes", means("vae", "fashion_mnist", "mnist"), "histogram", vae_why),
+    ("Fig 3c PixelCNN CIFAR-10->SVHN", "if data", means("pixelcnn", "cifar10", "svhn"), "histogram", NOT_HERE),
+    ("Fig 3d VAE CIFAR-10->SVHN", "if data", means("vae", "cifar10", "svhn"), "histogram", NOT_HERE),
     (
         "Fig 6a Glow MNIST->FashionMNIST",
-        "yes",
+        "order yes, level no",
         means("glow", "mnist", "fashion_mnist"),
         "1.262 / -",
-        "levels not replicated (same model and budget as above); paper: MNIST test only",
+        mnist_glow,
     ),
-    (
-        "Fig 6b Glow SVHN->CIFAR-10",
-        "if data",
-        means("glow", "svhn", "cifar10"),
-        "2.057 / -",
-        "data not on this machine",
-    ),
+    ("Fig 6b Glow SVHN->CIFAR-10", "if data", means("glow", "svhn", "cifar10"), "2.057 / -", NOT_HERE),
     (
         "Fig 8 constant 0, FashionMNIST Glow",
-        "yes",
+        "order yes, level no",
         f"{probe_bpd['Glow']['constant'][0]:.3f} ({constant_zero_draws.min():.3f}-{constant_zero_draws.max():.3f}, 32 draws)",
         f"{PAPER_FIGURE_8['fashion constant 0']}",
-        small_glow,
+        "the Glow of Fig 2a: " + small_glow,
     ),
     (
         "Fig 8 noise, FashionMNIST Glow",
-        "yes",
+        "order yes, level no",
         intervals.bootstrap_mean(probe_bpd["Glow"]["noise"]).format(3),
         f"{PAPER_FIGURE_8['fashion noise']}",
-        small_glow,
+        "the Glow of Fig 2a" + noise_images,
     ),
     (
         "Fig 8 constant 128, CIFAR-10 Glow",
-        "subset",
+        "subset: order yes, level no",
         "absent"
         if subset_probes is None
         else f"{subset_probes['constant'][128]:.3f} (test mean {subset_probes['test'].mean():.3f})",
         f"{PAPER_FIGURE_8['cifar constant 128']} (test 3.464)",
-        "4000 training images, not the paper's 50000; architecture and budget printed above",
+        subset_why,
     ),
     (
         "Fig 8 noise, CIFAR-10 Glow",
-        "subset",
+        "subset: order yes, level no",
         "absent" if subset_probes is None else f"median {np.median(subset_probes['noise']):.3f}",
         f"{PAPER_FIGURE_8['cifar noise']}",
-        "as above; chapter 07 decomposes the excess",
+        "the subset Glow above" + noise_images + "; chapter 07 decomposes the excess",
     ),
 ]
-print(f"{'paper panel':37s} {'here?':8s} {'ours (Fig 2-6: in / OOD mean)':46s} {'paper':22s} why different")
+print(f"{'paper panel':37s} {'reproduced here?':28s} {'ours (Fig 2-6: in / OOD mean)':46s} paper")
+print("    why different (one line per row, below it)")
 for panel, here, ours, paper, why in scope:
-    print(f"{panel:37s} {here:8s} {ours:46s} {paper:22s} {why}")
+    print(f"{panel:37s} {here:28s} {ours:46s} {paper}")
+    print(f"    why different: {why}")
 print(f"(test images: {profile.n_eval} per set, a fixed subset; the paper used the full test sets)")
 
 # %%
@@ -1198,7 +1315,7 @@ for name, value in inked_rank_correlation.items():
 # - Trained on MNIST, Glow does reject FashionMNIST (AUROC 0.999): the effect depends on the
 #   pair's statistics, not on "being OOD". Clearing the outer ring brings 6 of its 8 least
 #   likely FashionMNIST images back among ordinary ones; clearing as many inked pixels (or as
-#   much ink) in the interior does not, but that edit punches holes, so whether ring ink costs
+#   much ink) in the interior does not, in any of five random choices, but that edit punches holes, so whether ring ink costs
 #   more than ink elsewhere is not settled here. MNIST puts almost none of its ink in the ring
 #   (67 pixels are never inked; 12% of its training images have some ink there), but every
 #   FashionMNIST image has ink there, so the ring alone does not say
@@ -1211,7 +1328,8 @@ for name, value in inked_rank_correlation.items():
 # - Beyond black the families disagree: for the PixelCNN and the VAE the constants' BPDs are
 #   rank-correlated with how often $v$ occurs among training pixels; our FashionMNIST Glow likes every constant,
 #   mid-grey only barely; the CIFAR-10-subset Glow, like the paper's CIFAR-10 Glow, likes every
-#   constant far more than any real image.
+#   constant far more than any real image (the order constant 128 < test < noise replicates; the
+#   levels, constant 128 at 1.420 against 0.589 and noise at 250.736 against 15.773, do not).
 # - Scope: the FashionMNIST/MNIST panels of Figures 2, 3 and 6 and both halves of Figure 8
 #   (the CIFAR-10 half on the subset) reproduce as orderings, not as levels; the CIFAR-10/SVHN panels run only where
 #   those data sets are present; CelebA and ImageNet are not covered (the table above).
