@@ -1398,9 +1398,9 @@ finding(
 # FashionMNIST test four tenths of a BPD worse is no contradiction: a constant image lies far
 # outside the training data, so its BPD measures how the model extrapolates, which the
 # architecture (ours: two levels of eight steps, a sigmoid coupling scale, conditional split
-# priors) and the budget (minutes of CPU, one seed, one noise draw) set, and neither is the
-# paper's. The level is not expected to match; the ordering is what replicates: black far more
-# likely than any test image's mean, noise far less. Whether the MNIST gap is a milder version of
+# priors) and the budget (minutes of CPU, one seed, one dequantization draw) set, and neither is
+# the paper's. The level is not expected to match; the ordering is what replicates: black far
+# more likely than the average test image, noise far less. Whether the MNIST gap is a milder version of
 # the black image's advantage is suggested by section 3 (the scale part carries nearly all of
 # CV-Glow's gap, the Mahalanobis part a few hundredths), not shown. Chapter 06 expands
 # $\log p(x)$ to second order around a point, and chapter 07 measures the data property behind
