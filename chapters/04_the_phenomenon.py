@@ -229,7 +229,7 @@ finding(
 
 # %% [markdown]
 # Not just the mean moved: the bulk of the MNIST histogram lies to the left of (more likely
-# than) FashionMNIST's, so no threshold on $\log p(x)$ separates them the right way round. The
+# than) FashionMNIST's, so a randomly drawn MNIST image is more likely than a randomly drawn FashionMNIST one far more often than not (the AUROC below). The
 # axis starts at the most likely image (the MNIST 1s shown near the end of the chapter), so only
 # the least likely tail is cut off, and the legend counts it. The dotted lines are the paper's
 # means: both of ours lie to their right (our levels are worse, see the scope table), but the
@@ -280,7 +280,7 @@ finding(
 # what matters is not "in" versus "out" but a property of the two data sets. Which property is
 # the subject of chapters 05-07; the paper's answer is the per-pixel variances (MNIST has the
 # smaller spread around its mean: the summed per-pixel variance printed above), although, as chapter 00 showed, the two sets' means differ
-# too (MNIST's pixels are darker on average), so both have to be looked at.
+# too (chapter 00 prints MNIST's darker mean pixel), so both have to be looked at.
 #
 # A higher likelihood is not a good fit. The FashionMNIST Glow gives MNIST 2.062 BPD, better
 # than its own test set, yet MNIST's own Glow gives the same images 1.540 (the paired difference
@@ -386,7 +386,7 @@ plots.show(fig)
 # %% [markdown]
 # Only a minority of the ring is never inked in MNIST, and one MNIST training image in eight
 # has ink in the ring, so "always 0" is wrong. What is true is that MNIST puts almost none of
-# its ink there, while every FashionMNIST image has some: the map on the left is the difference.
+# its ink there, while every FashionMNIST image has some: compare the two ink-frequency maps.
 # But the share of ink in the ring does not pick out the rejected images: the 8 worst put an
 # ordinary share there (their percentiles are spread over the range), and across all test images
 # the BPD hardly correlates with that share, while it does with how many pixels are inked.
@@ -574,8 +574,8 @@ finding(
 # same values, for the unedited images and for every edited set in the table. Setting the
 # outer ring to 0 brings 6 of the 8 back among ordinary images, and lowers even the median
 # images' BPD. The matched controls, clearing as many inked pixels, or as much ink, in the
-# interior (the 24×24 centre), rescue fewer of the 8 and *raise* the median images' BPD, in
-# each of the five random choices of pixels (printed under the table); in the table's choice
+# interior (the 24×24 centre), rescue fewer of the 8 (1 to 4, against the ring's 6) and *raise* the median images' BPD, in
+# each of the five random choices of pixels (printed under the table); in two of the count-matched choices the rise is +352.12 and +387.17 BPD, one median image blown far out of the typical range by the holes alone; in the table's choice
 # they also make two of the 8 far worse (more than ten times their largest noise draw). But they punch scattered holes into the garment,
 # and the holes cost on their own (the median images' BPD rises): so these controls do not show
 # that ink in the outer ring costs more than the same ink elsewhere, only that clearing the ring
@@ -857,16 +857,16 @@ finding(
 )
 
 # %% [markdown]
-# What orders the constants differs between the families. (The PixelCNN and the VAE both end in
+# What the constants' order follows differs between the families. (The PixelCNN and the VAE both end in
 # a 256-way softmax per sub-pixel, a discrete likelihood of the integer value; the Glow is a
 # continuous density of the dequantized value. That shared output layer is one candidate for why
-# the two agree and the Glow does not; nothing here tests it.) For the PixelCNN and the VAE it is
-# how often the value $v$ occurs among the training pixels (rank correlations -0.90 and -0.93):
+# the two agree and the Glow does not; nothing here tests it.) For the PixelCNN and the VAE it follows
+# how often the value $v$ occurs among the training pixels (rank correlations -0.90 and -0.93: close, but not an exact order):
 # black is half of all training pixels and the best constant; the next most common values, 1
 # and 255 (saturated white cloth), give the second most likely constant (the printed ranking);
 # the least likely constants are the rare dark greys just above them (v = 11 and 12), not the
 # values farthest from 0. Under the Glow the
-# frequency of $v$ says nothing (0.04): its curve is nearly flat, every constant beats the
+# rank correlation with the frequency of $v$ is 0.04: apart from its two best constants, v = 0 and 1 (the two most common training values), frequency does not order its curve, which is nearly flat: every constant beats the
 # average test image, but mid-grey only barely (constant 128: 3.140 against a test mean of 3.353).
 #
 # Beside the paper. Our Glow's constant 0 (0.296, one noise draw; 0.236-0.322 over 32 draws)
@@ -878,7 +878,7 @@ finding(
 # the choice of noise images explain; they are differences between the models (ours trained for
 # minutes on a CPU; the paper's size is not in our brief) or between the noise images (ours are
 # uniform integers 0..255, dequantized; the paper's recipe is not in our brief), which this
-# chapter does not separate. The qualitative
+# chapter does not separate. So the FashionMNIST half of Figure 8 is, like the CIFAR-10 half below, a failed replication of the levels; the qualitative
 # claim, black beats every real image and noise is worse than a typical one, reproduces.
 #
 # ### The CIFAR-10 half of Figure 8, on the CIFAR-10 subset
@@ -969,8 +969,8 @@ if subset_probes is not None:
 # image, by more than 2 BPD against the test mean. So "mid-grey barely beats the
 # average image" does not hold for every Glow; between our two Glows the data, the image size
 # and channels, the architecture and the budget all differ, so which of them makes the
-# difference is not separated. (One candidate is the data: mid-grey is a common value in CIFAR-10,
-# while half of FashionMNIST's pixels are 0; untested here.) Uniform noise has a heavy tail of
+# difference is not separated. (One candidate is the data: how common mid-grey values are among CIFAR-10's pixels, against
+# FashionMNIST's, half of whose pixels are 0; neither counted nor tested here.) Uniform noise has a heavy tail of
 # enormous values (the printed mean against the median). Why the levels differ, this chapter does not test: the
 # subset Glow differs from the paper's in training-set size, architecture and budget together.
 # Chapter 07 decomposes the noise images' log-likelihood and finds that the first split's
@@ -1315,7 +1315,7 @@ for name, value in inked_rank_correlation.items():
 # - Trained on MNIST, Glow does reject FashionMNIST (AUROC 0.999): the effect depends on the
 #   pair's statistics, not on "being OOD". Clearing the outer ring brings 6 of its 8 least
 #   likely FashionMNIST images back among ordinary ones; clearing as many inked pixels (or as
-#   much ink) in the interior does not, in any of five random choices, but that edit punches holes, so whether ring ink costs
+#   much ink) in the interior rescues fewer (1 to 4 of the 8) in each of five random choices, but that edit punches holes, so whether ring ink costs
 #   more than ink elsewhere is not settled here. MNIST puts almost none of its ink in the ring
 #   (67 pixels are never inked; 12% of its training images have some ink there), but every
 #   FashionMNIST image has ink there, so the ring alone does not say
@@ -1340,8 +1340,8 @@ for name, value in inked_rank_correlation.items():
 # ## Exercises
 #
 # 1. Compute the AUROC of the FashionMNIST Glow separately for each MNIST digit, with a
-#    bootstrap interval. Which digits' intervals do not overlap? *Hint:
-#    `data.load_tensor("mnist", "test")` also returns the labels; `intervals.bootstrap_auroc`.*
+#    bootstrap interval. Which digits' AUROCs differ from digit 1's beyond an interval of the difference? *Hint:
+#    `data.load_tensor("mnist", "test", n=..., seed=...)` with the chapter's `n` and seed returns the labels of the scored images; a difference needs its own interval: resample the FashionMNIST images and both digits' images together and recompute both AUROCs each time.*
 # 2. The VAE rates mid-grey below uniform noise. Does that survive a tighter bound? Score
 #    constant 128 and the noise images with K = 1, 16 and 128 importance samples (scoring only,
 #    under a minute of CPU). *Hint: `num_samples=` of `scores.bits_per_dim`; which way can a
