@@ -347,8 +347,9 @@ finding(
 # The two maps share a colour scale. The closed form sees only the channel structure: its
 # gains depend on which of the four positions of a $2\times2$ squeeze block a pixel occupies,
 # hence the checkerboard, and most of its values are small. The true curvature varies smoothly
-# across the image (by eye, it is largest along parts of the border), is largest at pixels
-# that are black in more of the images than the average pixel (printed: the share of images black there, checked), and
+# across the image (by eye, it is largest along parts of the border); its most curved pixels
+# are black in more of the images than the average pixel (printed: the share of images black
+# there, checked); and it
 # is orders of magnitude larger (printed: the median ratio). The ranks do not
 # rescue it either: over the 784 pixels the Spearman rank correlation of the two maps is only
 # 0.19 (the scatter: one dot per pixel, far from the diagonal and from any monotone curve), so the
@@ -1236,7 +1237,7 @@ print(
 # shifted to 0 at $t = 0.5$. From $t = 0.5$ down to $0$ the measured change has the predicted
 # sign and is a few hundred nats, while the autograd-Hessian curves leave the $\pm 1500$-nat
 # panel within a small step of $t = 0.5$; from $0.5$ to $0.75$ the measured change is a few tens
-# of nats of the *opposite* sign to both predictions.
+# of nats of the *opposite* sign to the predictions.
 #
 # Against the real images, the measurements say the opposite of the predictions for the
 # whole-image sets. Shrinking the whole image makes every $x_t$ less likely than the real
@@ -1267,8 +1268,10 @@ print(
 # more likely to either model**. What fails is Eq. 6's per-pixel reading (lower per-pixel
 # variances, hence a higher $\log p$), and for the whole-image sets, whose
 # $\Sigma_{\text{real}} - \Sigma_{\text{set}}$ is positive semi-definite to rounding (printed at
-# $t = 0.5$), the conclusion of Step 5's parameter-free argument too, which these models escape
-# because they are not log-concave. The sign held for isotropic Gaussian spreads far from the
+# $t = 0.5$), the conclusion of Step 5's parameter-free argument too. That argument needs
+# $\log p$ to be well described by a concave quadratic, and these models are neither
+# log-concave (the blank pixels above) nor quadratic over these distances (Experiment 1); this
+# chapter does not separate the two. The sign held for isotropic Gaussian spreads far from the
 # data (Experiment 2) and, once the background is grey, among the shrunk sets.
 #
 # What the controls separate, and what they do not. The first-order estimate in braces,
