@@ -1239,6 +1239,8 @@ print(
 # panel within a small step of $t = 0.5$; from $0.5$ to $0.75$ the measured change is a few tens
 # of nats of the *opposite* sign to the predictions.
 #
+# <!-- constant: 1500 (the lower panels' y range, set in the cell above) -->
+#
 # Against the real images, the measurements say the opposite of the predictions for the
 # whole-image sets. Shrinking the whole image makes every $x_t$ less likely than the real
 # images (paired intervals below zero), most of all at the intermediate $t$: $t = 0.5$ lies
@@ -1279,7 +1281,7 @@ print(
 # effect of the mean shift itself. The whole-image and mean-kept sets keep every pixel's mean
 # to rounding by construction (no pixel's mean moves by a grey level: a code sanity check), so
 # their small estimates in braces only confirm that the mean was kept. For the background-only and
-# foreground-only sets the pixel means move by up to 0.164 (42 grey levels, printed), and over
+# foreground-only sets the pixel means move by up to 0.164 (printed), and over
 # such distances the chapter's own outputs show that a linear term at $\mu$ is unreliable: the
 # expansion of Experiment 1 is off by more than 10% far below one grey level, and in
 # Experiment 4 the same kind of term moves from 206 to 581 to 1485 nats (Glow) with the
