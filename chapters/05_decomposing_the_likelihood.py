@@ -969,7 +969,7 @@ print(
     f"{glow_fashion.config['train']['n_steps']} steps of batch {glow_fashion.config['train']['batch_size']} "
     f"(about {glow_fashion.config['train']['n_steps'] * glow_fashion.config['train']['batch_size'] / 60000:.1f} epochs); "
     "affine coupling scale sigmoid(r + 2); learned top prior and learned split priors conditional on the kept half; "
-    f"one seed each; evaluation on random {len(test_sets['mnist'])}-image test subsets and a "
+    f"one seed each (the FashionMNIST Glow: three, section 3's seed table); evaluation on random {len(test_sets['mnist'])}-image test subsets and a "
     f"{len(train_subset)}-image training subset, one dequantization draw per image"
 )
 print(
@@ -1105,7 +1105,7 @@ finding(
 # same images for every model) show that both models are unconverged and CV-Glow the less
 # converged: over the last 3000 steps its test BPD falls 0.550, the Glow's 0.276 (the other two
 # seeds' falls are printed; pinned: CV-Glow's is the largest of the four), and over the last
-# 1500 steps 0.345 against 0.115. The *gap* (FashionMNIST test minus MNIST) behaves differently too: over
+# 1500 steps 0.346 against 0.115. The *gap* (FashionMNIST test minus MNIST) behaves differently too: over
 # the last 3000 steps the Glow's moves within a range of 0.053 (slope 0.012 BPD per 1000
 # steps), while CV-Glow's rises from 0.861 to 1.107 (slope 0.074) and is largest at the last
 # evaluation (pinned). So CV-Glow's gap was still widening when training stopped, the Glow's
@@ -1605,19 +1605,20 @@ finding(
 # holds by construction). Volume has no such ceiling: the black image gets +1397.2 nats from
 # $\log|\det|$ under the Glow and +1610.3 from the split priors' scale under CV-Glow (printed).
 # Reaching the latent mode can buy any input at most about $D/2$ nats; making the flow
-# expansive, or the priors confident, can buy thousands. The Glow's best mid-grey keeps a sum of
-# squared standardised latents of several hundred (printed), well inside the typical shell, not
-# at the mode.
+# expansive, or the priors confident, can buy thousands. The Glow's best constant on this part
+# (a dark grey, printed) keeps a sum of squared standardised latents of several hundred
+# (printed), less than a typical latent's $D$ but far from the mode's 0.
 #
 # **Beside the paper** (printed above): the black image gets 0.296 BPD under the Glow against
 # the paper's 0.339 for its Glow, and 0.623 under CV-Glow; uniform noise 8.969 and 14.859
 # against the paper's 8.686. The paper's values are its affine Glow's, and so are chapter 04's
 # (the same model as our Glow here; it prints the same 0.296 for black); the paper publishes no
-# CV-Glow value. Our noise value comes from 64 images, with the interval printed above; chapter
-# 04's 8.998 [8.994, 9.002] for the same Glow comes from 2000 noise images (drawn by the same
-# generator and seed, so ours should be its first 64). Whether our 64-image interval contains
-# 8.998 is printed above; a difference between the two is the sampling of 64 against 2000 noise
-# images, not a different model. That our Glow puts black a little *below* the paper's 0.339 although it fits
+# CV-Glow value. Our noise value is a mean over 64 images, 8.969 [8.950, 8.988] (printed);
+# chapter 04's 8.998 [8.994, 9.002] for the same Glow is a mean over 2000 noise images, drawn
+# by the same generator with the same seed, so ours should be its first 64 (we have not checked
+# that image by image). Chapter 04's value lies just outside our interval: the difference is
+# which noise images are averaged, 64 against 2000, not the model, and a 95% interval misses
+# the larger set's mean about one time in twenty. That our Glow puts black a little *below* the paper's 0.339 although it fits
 # FashionMNIST test four tenths of a BPD worse is no contradiction: a constant image lies far
 # outside the training data, so its BPD measures how the model extrapolates. The architecture
 # (ours: two levels of eight steps, a sigmoid coupling scale, conditional split priors) and the
