@@ -1095,8 +1095,8 @@ for key in log_p_terms:
     print(f"{key:32s} {test_median:12.0f} {noise_median:13.0f} {excess[key]:13.2f}")
 print(f"{'sum of the excesses':32s} {'':12s} {'':13s} {sum(excess.values()):13.2f}")
 print(f"median BPD, noise minus test images: {np.median(noise_bpd) - np.median(colour_bpd):.2f}")
-for name in ("split 1 prior", "split 2 prior", "top prior"):
-    key = f"{name}: RMS standardised residual"
+for key in (key for key in terms["test"] if "RMS" in key):  # each prior the model has (smoke: one split)
+    name = key.split(":")[0]
     print(
         f"{name}: RMS standardised residual per value, median over images: test "
         f"{np.median(terms['test'][key]):.2f}, noise {np.median(terms['noise'][key]):.1f}"
