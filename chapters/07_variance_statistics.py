@@ -737,10 +737,11 @@ print("learning rate at each evaluation: " + ", ".join(f"{lr:.2g}" for lr in his
 # NBVAL_CHECK_OUTPUT
 evaluations = history["eval"]
 finding("the train-test gap grows at every evaluation after the first update", bool((np.diff(gaps[1:]) > 0).all()))
-sanity_check(
-    "training configuration: the learning rate decays to zero over the last evaluations",
-    bool(history["lr"][-1] == 0.0 < history["lr"][-2]),
-)
+if profile.name != "smoke":  # a check of the quick/full training configuration; smoke trains on another schedule
+    sanity_check(
+        "training configuration: the learning rate decays to zero over the last evaluations",
+        bool(history["lr"][-1] == 0.0 < history["lr"][-2]),
+    )
 finding(
     "train and test BPD both still fell at the last evaluation",
     bool(all(evaluations[key][-1] < evaluations[key][-2] for key in ("train", "test"))),
