@@ -331,7 +331,7 @@ finding(
 # advantage. Ours has no term that favours the training set under the model's own bookkeeping.
 # Why it differs we cannot say from these outputs. Two untested candidates: a different pair
 # (grey 28x28 images, where MNIST's black background is a large, easily compressed region) and
-# a far smaller Glow trained for minutes (departures table, section 3). Bookkeeping is *not* a
+# a Glow trained for minutes on a CPU, whose size beside the paper's the brief does not give (departures table, section 3). Bookkeeping is *not* a
 # candidate: the paper's $\log p(z)$ includes the split priors' scales (Glow's code books them
 # there), and so does ours. What section 3 does show is that a reading of the form "$\log p(z)$
 # favours one set, volume the other" depends on that bookkeeping: moving the split priors'
@@ -1123,8 +1123,8 @@ finding(
 # evaluations from step 2500 on, more than the difference itself (pinned), the Glow's by up to
 # 0.053 (printed). What survives is the seed comparison: at their first evaluation at or below
 # 3.767 the three Glow seeds have gaps 1.215, 1.183 and 1.199, all above CV-Glow's 1.107
-# (pinned). So at matched fit all three Glows have the larger gap; with one noisy CV-Glow
-# trajectory, still widening, that is as far as these outputs go, and they do not rule out that
+# (pinned). So at matched fit all three Glows have the larger gap; but this is one noisy CV-Glow
+# point against three seeds, taken at the end of CV-Glow's learning-rate decay while the Glows were still at the full learning rate (steps 2500-3500), so the learning-rate phase is confounded with the model; that is as far as these outputs go, and they do not rule out that
 # a longer-trained CV-Glow would close the difference.
 #
 # ## 4. Appendix C made concrete: how large can the volume term be?
@@ -1606,7 +1606,7 @@ finding(
 # $\log|\det|$ under the Glow and +1610.3 from the split priors' scale under CV-Glow (printed).
 # Reaching the latent mode can buy any input at most about $D/2$ nats; making the flow
 # expansive, or the priors confident, can buy thousands. The Glow's best constant on this part
-# (a dark grey, printed) keeps a sum of squared standardised latents of several hundred
+# (a dark grey, printed) keeps a sum of squared standardised latents of 354
 # (printed), less than a typical latent's $D$ but far from the mode's 0.
 #
 # **Beside the paper** (printed above): the black image gets 0.296 BPD under the Glow against
@@ -1616,9 +1616,9 @@ finding(
 # CV-Glow value. Our noise value is a mean over 64 images, 8.969 [8.950, 8.988] (printed);
 # chapter 04's 8.998 [8.994, 9.002] for the same Glow is a mean over 2000 noise images, drawn
 # by the same generator with the same seed, so ours should be its first 64 (we have not checked
-# that image by image). Chapter 04's value lies just outside our interval: the difference is
-# which noise images are averaged, 64 against 2000, not the model, and a 95% interval misses
-# the larger set's mean about one time in twenty. That our Glow puts black a little *below* the paper's 0.339 although it fits
+# that image by image). Chapter 04's value lies outside our interval, about three standard errors away, more than the
+# choice of 64 images usually explains; we have not compared the images one by one, so whether
+# it is the sample or something else (the images' order, their noise draws) is open. That our Glow puts black a little *below* the paper's 0.339 although it fits
 # FashionMNIST test four tenths of a BPD worse is no contradiction: a constant image lies far
 # outside the training data, so its BPD measures how the model extrapolates. The architecture
 # (ours: two levels of eight steps, a sigmoid coupling scale, conditional split priors) and the
@@ -1713,7 +1713,7 @@ finding(
 #    at one FashionMNIST and one MNIST test image, and say which Jacobian is further from
 #    having orthogonal columns. *Hint: `per_example_jacobian` works on CV-Glow unchanged (a
 #    784×784 Jacobian takes seconds); compare logarithms, not the numbers themselves.*
-
+#
 #
 # <!-- quoted: 8.998 8.994 9.002 (chapter 04, uniform noise under the same Glow, 2000 images) -->
 # %%
