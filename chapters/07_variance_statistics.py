@@ -588,7 +588,10 @@ finding(
 )
 
 # %% [markdown]
-# What the printed lines and the maps say, honestly:
+# What the printed lines and the maps say, honestly (first the level: our CV-Glow's 3.812 and
+# 2.663 BPD lie far above the paper's Glow's 2.958 and 1.833, the paper gives no CV-Glow number,
+# so only gaps and signs are compared here):
+# <!-- quoted: 2.958 1.833 (the paper, Figure 1) -->
 #
 # - **Size.** The measured gap has a bootstrap interval over images (printed). With each set's
 #   variances about its own mean, the paper's form, the closed form predicts between 2 and 4
@@ -605,11 +608,11 @@ finding(
 #   sampling error. The sample is it: with our $x_0$ and chapter 06's 500 images' variances
 #   the closed form is +1304, over 20% lower (checked), and almost all of that is its
 #   FashionMNIST images (they alone, with MNIST's full test set, lower it by over 20%; its
-#   MNIST images alone move it under 5%; checked). That sample is an unlucky one: among 200
+#   MNIST images alone move it under 5%; checked). That sample is a rare one: among 200
 #   random samples of 500 images per set, with our $x_0$, none is as low, and chapter 06's lies
 #   below their middle 95% (printed range, checked). The closed form rests on 49 pixels
-#   (below), so its value from 500 images is noisy, and chapter 06's 500 FashionMNIST images
-#   happen to vary little at those pixels. Our 2000 measured images' own variances move our
+#   (below), so its value from 500 images is noisy (which property of chapter 06's 500
+#   FashionMNIST images at those pixels lowers it, we have not printed). Our 2000 measured images' own variances move our
 #   ratio very little (printed). "A few times the measured gap" is what we claim, not a
 #   precise factor.
 # - **Sign.** The sign matches only in that form. Take both sets' second moments about one
@@ -926,8 +929,8 @@ finding(
 # - **Desaturation matched to graying's total cannot separate them, by design.** The
 #   summed variance is $\sum_c \mathrm{Var}\,\ell + (1-a)^2 A + 2(1-a) B$ with $A = \sum \mathrm{Var}(x_c - \ell)$
 #   the chroma variance and $B = \sum \mathrm{Cov}(\ell, x_c - \ell)$ (sums over pixels and channels), which is not zero because the luma
-#   weights are unequal; near $a = 1$ the sum is almost flat and, after rounding to 8 bits,
-#   dips slightly below graying's total before $a = 1$ (printed sums at six amounts from 0.90
+#   weights are unequal; near $a = 1$ the sum is almost flat and (the cross term $B$ can make it dip even before
+#   rounding to 8 bits) falls slightly below graying's total before $a = 1$ (printed sums at six amounts from 0.90
 #   to 1.00), so the match lands close to 1. The bisection needs a monotone sum, which this is
 #   not, so it returns one of the matching amounts: there the channels differ by about one and
 #   a half grey levels (printed), almost equal again, and the drop is almost graying's. This control
@@ -1502,7 +1505,9 @@ finding(
 # Four arms, and the table says what each changes besides variance:
 #
 # - **Whole image.** MNIST becomes *less* likely at every $t < 1$ (each interval above 0), and
-#   the largest change is the first step away from the real images, $t = 1$ to $0.875$. That
+#   the largest change is the first step away from the real images, $t = 1$ to $0.875$. The curve
+#   is not monotone further on: at $t = 0$ the BPD change (0.799) is smaller than at $t = 0.375$
+#   (0.906), intervals apart (printed); this chapter does not explain the turn. That
 #   step lifts almost half of MNIST's exact-zero pixels to a grey level (printed "bg lifted"),
 #   while in FashionMNIST's training images most pixels of the border are exactly zero
 #   (printed). Chapter 06's Experiment 3 runs whole-image shrinking on FashionMNIST itself, the
@@ -1513,7 +1518,8 @@ finding(
 #   variance.
 # - **Foreground, mean kept.** The same background, the mean pixel kept (within a grey level,
 #   printed), the strokes' spread falling: now MNIST becomes *less* likely (intervals above 0 at
-#   $t = 0.5$ and $0$), the opposite of what Eq. 6 predicts for lower variance at a fixed mean.
+#   $t = 0.5$ and $0$), the opposite of what Eq. 6 predicts for lower variance at a fixed mean (with the caveat
+#   that only the summed variance and the mean pixel are printed, not every pixel's).
 # - **Foreground darkened only.** The stroke offset without the shrinking: MNIST becomes *more*
 #   likely (intervals below 0 at $t = 0.5$ and $0$), at $t = 0$ more so than the arm toward the
 #   set's mean (intervals apart). It also lowers both the summed and the stroke variance
@@ -1587,7 +1593,8 @@ finding(
 #   MNIST more likely and the shrinking with the mean kept makes it *less* likely, and the two
 #   add up approximately (a residual whose interval excludes 0, under a quarter of the arm's
 #   change at $t = 0$). Lowering the variance at a fixed mean does not raise MNIST's likelihood
-#   under this CV-Glow; darkening the strokes does.
+#   under this CV-Glow; darkening the strokes, with the loss of variance that came with it
+#   here, does.
 # <!-- quoted: 61.9 59.2 68.1 49.6 52.7 53.6 0.589 15.773 2.958 1.833 (the paper, Eq. 6 and Figures 1 and 8) -->
 
 # %% [markdown]
