@@ -274,6 +274,8 @@ plots.show(fig)
 # sums (Nalisnick et al. 2019, Section 5, the numbers beside Eq. 6; arXiv:1810.09136) next to the
 # subset's and takes the signs from them. Those signs are **printed arithmetic on quoted constants,
 # not evidence**: no data of this book enters them, so they carry no `finding`.
+#
+# <!-- quoted: 1810.09136 (the paper's arXiv identifier) -->
 
 # %%
 # NBVAL_CHECK_OUTPUT
