@@ -106,12 +106,13 @@ finding(
 )
 
 # %% [markdown]
-# **Answer.** The smallest total is digit 1's, by a wide margin (about half of the next digit's),
+# **Answer.** The smallest total is digit 1's, by a wide margin (less than two thirds of the next
+# digit's, 7's),
 # and 1 is also the digit the FashionMNIST Glow finds most in-distribution: its AUROC is near 0, its
 # interval clear of every other digit's estimate (printed). Every digit's AUROC is below 0.5, so the
 # Glow prefers each digit to its own test set. Over all ten digits the variance-sum ranking agrees with
-# the AUROC ranking closely (Spearman 0.88) but not exactly: digits 2 and 5, for example, sit
-# several ranks apart in the two orders (printed table).
+# the AUROC ranking closely (Spearman 0.88) but not exactly: digit 2 has the largest variance sum but
+# only the third-largest AUROC, and digit 5 moves from eighth to fifth (printed table).
 #
 # The variance sum is not the only candidate. A digit with little ink has many pixels at exactly 0,
 # which both lowers its variance sum and is cheap for the model, so the amount of ink confounds the

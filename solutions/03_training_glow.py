@@ -132,6 +132,10 @@ finding(
     bool(intervals.bootstrap_mean(sample_bpd[0.5], seed=0).high < matched_bpd[0.5].low),
 )
 finding(
+    "samples at T = 1.0 get a higher mean BPD than brightness-matched test images (intervals apart)",
+    bool(intervals.bootstrap_mean(sample_bpd[1.0], seed=0).low > matched_bpd[1.0].high),
+)
+finding(
     "the mean BPD falls as T falls (1.0 > 0.7 > 0.5)",
     bool(sample_bpd[1.0].mean() > sample_bpd[0.7].mean() > sample_bpd[0.5].mean()),
 )
@@ -143,7 +147,7 @@ finding(
 # brightness are confounded. The brightness-matched control pairs each sample with the test image of
 # nearest mean pixel: at $T = 0.5$ the samples stay below their matched test images, intervals apart,
 # so darkness alone does not explain their low BPD. At $T = 1$ the order reverses (the samples are
-# *above* their matched images), so the model does not simply prefer its own samples. The control is
+# *above* their matched images, intervals apart), so the model does not simply prefer its own samples. The control is
 # rough: only a few dozen distinct test images are dark enough to match the coolest samples (printed
 # count), and the interval treats repeated matches as independent, so it is too narrow. Cooling shrinks
 # the latent towards the prior's mode, where the density is highest: the same "typical is not most
