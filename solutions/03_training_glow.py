@@ -15,9 +15,10 @@
 # # Solutions · 03 · Training Glow
 #
 # Worked answers to the exercises of [chapter 03](../chapters/03_training_glow.ipynb), with the
-# committed `quick` FashionMNIST Glow (`zoo.get`, never retrained here). Exercises 3 and 4 run
-# gradient updates; each says its run time, and exercise 4 is answered on a tiny stand-in model
-# because the exercise as set costs about 12 CPU-minutes.
+# committed `quick` FashionMNIST Glow (`zoo.get`, never retrained here). Exercise 3 runs gradient
+# updates (fewer than set, to keep the four solution notebooks within CI's budget; it says how many
+# and what that costs). Exercise 4 as set retrains the `quick` Glow (about 12 CPU-minutes); this
+# notebook does not run it and says so.
 
 # %%
 import math
@@ -108,14 +109,31 @@ fashion_bpd = scores.bits_per_dim(
 )
 sample_bpd = {T: scores.bits_per_dim(model, sample_uint8(T), seed=profile.seed) for T in (1.0, 0.7, 0.5)}
 print(f"FashionMNIST-test (500): mean BPD {intervals.bootstrap_mean(fashion_bpd, seed=0).format(3)}")
+fashion_brightness = (
+    data.load_tensor("fashion_mnist", "test", n=500, seed=profile.seed)[0].double().mean(dim=(1, 2, 3)).numpy() / 255
+)
+matched_bpd = {}
 for T, values in sample_bpd.items():
-    brightness = sample_uint8(T).double().mean().item() / 255
+    sample_brightness = sample_uint8(T).double().mean(dim=(1, 2, 3)).numpy() / 255
+    # brightness-matched control: for each sample the FashionMNIST-test image (of the 500) with the nearest mean pixel
+    nearest = np.abs(fashion_brightness[None, :] - sample_brightness[:, None]).argmin(axis=1)
+    matched_bpd[T] = intervals.bootstrap_mean(fashion_bpd[nearest], seed=0)
     print(
-        f"samples at T = {T}: mean BPD {intervals.bootstrap_mean(values, seed=0).format(3)}, mean pixel {brightness:.3f}"
+        f"samples at T = {T}: mean BPD {intervals.bootstrap_mean(values, seed=0).format(3)}, mean pixel {sample_brightness.mean():.3f}; "
+        f"brightness-matched test images ({len(set(nearest))} distinct, mean pixel {fashion_brightness[nearest].mean():.3f}): "
+        f"mean BPD {matched_bpd[T].format(3)}"
     )
 finding(
     "samples at T = 0.5 get a lower mean BPD than FashionMNIST-test (intervals apart)",
     bool(intervals.bootstrap_mean(sample_bpd[0.5], seed=0).high < intervals.bootstrap_mean(fashion_bpd, seed=0).low),
+)
+finding(
+    "samples at T = 0.5 get a lower mean BPD than brightness-matched test images (intervals apart)",
+    bool(intervals.bootstrap_mean(sample_bpd[0.5], seed=0).high < matched_bpd[0.5].low),
+)
+finding(
+    "samples at T = 1.0 get a higher mean BPD than brightness-matched test images (intervals apart)",
+    bool(intervals.bootstrap_mean(sample_bpd[1.0], seed=0).low > matched_bpd[1.0].high),
 )
 finding(
     "the mean BPD falls as T falls (1.0 > 0.7 > 0.5)",
@@ -124,18 +142,27 @@ finding(
 
 # %% [markdown]
 # **Answer.** Yes: the cooler the sample, the lower its BPD, and at $T = 0.5$ far below the test set's.
-# Cooling shrinks the latent towards the prior's mode, where the density is highest, so the model
-# rates its own smoothed, low-contrast samples above real garments: the same "typical is not most
-# likely" point that chapter 04's constant images make. The brightness of the samples is printed beside
-# each row for the chapter's brightness-matched comparison.
+# But the cooler samples are also darker (mean pixel 0.078 at $T = 0.5$ against about a quarter of
+# the range at $T = 1$, printed), and darker FashionMNIST images get lower BPDs too, so temperature and
+# brightness are confounded. The brightness-matched control pairs each sample with the test image of
+# nearest mean pixel: at $T = 0.5$ the samples stay below their matched test images, intervals apart,
+# so darkness alone does not explain their low BPD. At $T = 1$ the order reverses (the samples are
+# *above* their matched images, intervals apart), so the model does not simply prefer its own samples. The control is
+# rough: only a few dozen distinct test images are dark enough to match the coolest samples (printed
+# count), and the interval treats repeated matches as independent, so it is too narrow. Cooling shrinks
+# the latent towards the prior's mode, where the density is highest: the same "typical is not most
+# likely" point that chapter 04's constant images make.
 
 # %% [markdown]
 # ## Exercise 3: thirty updates at the peak learning rate, with and without warm-up
 #
 # *Run 30 updates of the `quick` architecture at the peak learning rate with and without a 200-update
 # warm-up; record the batch BPD and the gradient norm.* The same initial weights, batches and noise in
-# both runs. To keep the four solution notebooks within CI's budget the cell runs the first 20 updates
-# (about 10-15 CPU-seconds for both runs; set `N_UPDATES = 30` for the exercise as set).
+# both runs. **Reduced:** the cell runs the first 12 of the 30 updates. One update of the `quick`
+# Glow costs about 0.7 s at one thread, so 30 updates for both runs would take about 45 s, which the
+# four solution notebooks' CI budget (120 s together) cannot spare; 12 take well under half of that
+# (printed). The per-update record is printed in full. Set
+# `N_UPDATES = 30` for the exercise as set.
 
 # %%
 train_config = glow_fashion.config["train"]
@@ -143,7 +170,7 @@ peak, clip = train_config["lr"], train_config["grad_clip"]
 x_pool = data.load_tensor("fashion_mnist", "train", n=2048, seed=profile.seed)[0]
 
 
-N_UPDATES = 20  # the exercise says 30; 20 keep the solutions within CI's budget (set 30 to see all)
+N_UPDATES = 12  # the exercise says 30; 12 keep the solutions within CI's budget (set 30 to see all)
 
 
 def first_updates(warmup_steps):
@@ -170,7 +197,7 @@ runs = {label: first_updates(warmup) for label, warmup in (("no warm-up", 0), ("
 print(f"(both runs took {time.perf_counter() - start:.0f} s)")
 for label, (losses, norms) in runs.items():
     print(
-        f"{label:18s}: batch BPD first {losses[0]:.2f}, after 10 {losses[9]:.2f}, after {N_UPDATES} {losses[-1]:.2f}; "
+        f"{label:18s}: batch BPD per update " + " ".join(f"{value:.2f}" for value in losses) + "; "
         f"NaN/inf {int((~np.isfinite(losses)).sum())}; gradient norm max {np.nanmax(norms):.1f}, "
         f"updates clipped (norm > {clip:g}) {int((norms > clip).sum())}"
     )
@@ -180,14 +207,24 @@ for label, (losses, norms) in runs.items():
 # the runs above are not compared digit by digit (training may depend on the thread count); this cell pins their outcome
 finding("no NaN in either run", bool(all(np.isfinite(losses).all() for losses, _ in runs.values())))
 finding(
+    "without warm-up the first update raises the batch BPD; with warm-up it does not",
+    bool(
+        runs["no warm-up"][0][1] > runs["no warm-up"][0][0]
+        and runs["200-update warm-up"][0][1] <= runs["200-update warm-up"][0][0]
+    ),
+)
+finding(
     "without warm-up the batch BPD is lower after the first updates (mean of the last 5)",
     bool(runs["no warm-up"][0][-5:].mean() < runs["200-update warm-up"][0][-5:].mean()),
 )
 
 # %% [markdown]
-# **Answer.** In this architecture and with this seed, 20 updates at the full rate produce no NaN and
-# reach a lower batch BPD than the warm-up run, which in its first 20 updates uses at most a tenth of
-# the peak rate. The gradient norms (printed) show how often clipping acts. So over 20 updates and one seed
+# **Answer.** In this architecture and with this seed, 12 updates at the full rate produce no NaN and
+# reach a lower batch BPD than the warm-up run, which in its first 12 updates uses at most 12/200 of the
+# peak rate, so a lower BPD is expected from the larger rate alone. The informative part is the
+# per-update record: the very first full-rate update *raises* the batch BPD (the spike in the second
+# value, printed), a gradient norm above the clip threshold appears, and then training recovers, with
+# no NaN; the warm-up run has neither spike nor clipping. So over 12 updates and one seed
 # our Glow is not prone to NaNs without warm-up; that says nothing about longer runs, other seeds or
 # larger models, where the practitioners' reports come from.
 #
@@ -195,67 +232,41 @@ finding(
 # %% [markdown]
 # ## Exercise 4: no learning-rate decay
 #
-# *Train the same Glow without the decay and compare the test BPD.* As set, the exercise retrains the
-# `quick` Glow (about 12 CPU-minutes), more than a solution run in CI can spend. The cell below answers
-# the same question on a tiny Glow (levels 2, 1 step, hidden 8) trained for 120 updates of batch 32
-# from the same initial weights and batches, with a warm-up of 20 updates and a linear decay over the
-# last 30%, and without the decay: about 8 CPU-seconds at one thread. It uses
-# `ood_lib.train.learning_rate`, the schedule the training engine uses.
-
-# %%
-x_test = data.load_tensor("fashion_mnist", "test", n=500, seed=profile.seed)[0]
-
-
-def tiny_run(decay_fraction, n_steps=120):
-    config = TrainConfig(
-        n_steps=n_steps,
-        batch_size=32,
-        lr=peak,
-        warmup_steps=20,
-        grad_clip=clip,
-        eval_every=n_steps,
-        checkpoint_every=n_steps,
-        n_train=None,
-        n_eval=0,
-        decay_fraction=decay_fraction,
-    )
-    torch.manual_seed(0)
-    net = Glow(image_shape=(1, 28, 28), levels=2, steps=1, hidden=8)
-    optimizer = torch.optim.Adamax(net.parameters(), lr=peak)
-    generator = torch.Generator().manual_seed(0)
-    for update in range(n_steps):
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(update, config)
-        batch = x_pool[torch.randint(0, len(x_pool), (32,), generator=generator)]
-        loss = bits_per_dim_from_log_prob(net.log_prob(dequantize(batch, generator)), net.num_dims).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
-        optimizer.step()
-    return scores.bits_per_dim(net, x_test, seed=profile.seed)
-
-
-start = time.perf_counter()
-with_decay, without_decay = tiny_run(0.3), tiny_run(0.0)
-print(f"(both tiny runs took {time.perf_counter() - start:.0f} s)")
-for label, values in (("with decay", with_decay), ("without decay", without_decay)):
-    print(f"{label:13s}: FashionMNIST-test (500) mean BPD {values.mean():.3f}, median {np.median(values):.3f}")
-difference = intervals.bootstrap_mean(without_decay - with_decay, seed=0)  # paired: same images, same noise
-print(f"without minus with decay, mean BPD: {difference.format(3)}")
+# *Train the same Glow without the decay and compare the test BPD.* **Not run here.** The exercise as
+# set retrains the `quick` Glow (7000 updates, about 12 CPU-minutes at one thread, with
+# `OOD_MODEL_WRITE_DIR` pointing to a scratch folder), far more than a solution run in CI can spend.
+# A stand-in small enough to fit (an earlier version of this solution trained a tiny Glow for 120
+# updates) ends near 7 BPD, barely below the 8 of the uniform model, where any schedule change mostly
+# measures how far training got; it cannot say whether the `quick` Glow gains from its decay, so
+# this notebook no longer reports one. The cell below only prints what the exercise changes: the
+# learning rate of `ood_lib.train.learning_rate`, the engine's schedule, with and without the decay.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-finding("tiny Glow, 120 updates: the decay raises the test BPD (paired interval below 0)", bool(difference.high < 0))
+quick_config = TrainConfig(**{**train_config, "n_steps": int(train_config["n_steps"])})
+no_decay_config = TrainConfig(**{**train_config, "decay_fraction": 0.0})
+for label, config in (("with decay (quick)", quick_config), ("without decay", no_decay_config)):
+    rates = np.array([learning_rate(update, config) for update in range(config.n_steps)])
+    print(
+        f"{label:18s}: rate at update 100 {rates[100]:.2e}, 4000 {rates[4000]:.2e}, 6000 {rates[6000]:.2e}, "
+        f"last {rates[-1]:.2e}; mean rate {rates.mean():.2e}"
+    )
+sanity_check(  # by construction of the schedule: a code sanity check, not evidence
+    "the two schedules agree up to the start of the decay",
+    bool(
+        all(
+            learning_rate(update, quick_config) == learning_rate(update, no_decay_config)
+            for update in range(int(train_config["n_steps"] * (1 - train_config["decay_fraction"])))
+        )
+    ),
+)
 
 # %% [markdown]
-# **Answer (tiny stand-in).** After 120 updates the tiny Glow is far from converged, and there the decay
-# *costs*: without it the test BPD is lower, with a paired interval clear of zero (printed). Decaying
-# the rate only helps once the model has stopped improving at the peak rate and the updates mainly
-# bounce around a minimum; in a short run it just slows the last 30% down. (With 300 updates of a
-# tiny Glow twice this size, a run that cost 28 CPU-seconds and is not part of this notebook, the sign
-# flipped: the decay lowered the test BPD.) Whether the `quick` Glow gains from its decay is what the
-# exercise as set measures (12 CPU-minutes, `OOD_MODEL_WRITE_DIR` pointing to a scratch folder); the
-# stand-in shows the answer depends on the budget.
+# **Answer.** Open here: the question needs the 12-CPU-minute retraining above, compared with the
+# committed `quick` Glow on the same test images (a paired interval over images, as in exercise 5).
+# What the schedule print shows is where the two runs differ at all: only in the last 30% of the
+# updates, where the decayed run lowers the rate linearly to zero and so takes smaller steps around
+# whatever minimum it has reached.
 
 # %% [markdown]
 # ## Exercise 5: eight noise draws, combined towards the discrete BPD
@@ -264,7 +275,11 @@ finding("tiny Glow, 120 updates: the decay raises the test BPD (paired interval 
 # approaches the discrete BPD from above.* $\log\mathbb E_u[q]$ is $\log Q(x)$ exactly (the integral of
 # the density over the pixel bin), $\mathbb E_u[\log q] \le \log Q$ by Jensen, and the log-mean-exp of
 # $K$ draws has $\mathbb E \le \log Q$ too but rises towards it as $K$ grows. So combine
-# $\log\frac1K\sum_k q(y_k)$, not the mean of the logs. 150 images (about 10 s at one thread).
+# $\log\frac1K\sum_k q(y_k)$, not the mean of the logs. **Reduced:** 150 of the exercise's 500
+# images. Eight scoring passes over 500 images would take about 35 s at one thread, more than the
+# solutions' CI budget allows; 150 take about 10 s. The per-image comparisons below do not need
+# more images, but the mean correction's precision is that of 150 images (set `n=500` for the
+# exercise as set).
 
 # %%
 # NBVAL_CHECK_OUTPUT
