@@ -692,7 +692,7 @@ for key, paper_key in ((keys[1], ("fashion_mnist", "test")), (keys[3], ("mnist",
     )
 history_test = dict(zip(glow_fashion.history["step"], glow_fashion.history["eval"]["test"]))
 last_constant = max(step for step in history_test if step < decay_start)  # last evaluation before the decay
-constant_from = last_constant - 1500
+constant_from = max((step for step in history_test if step <= last_constant - 1500), default=min(history_test))
 print(
     f"engine's FashionMNIST-test curve (1000 fixed images): step {constant_from} {history_test[constant_from]:.3f} -> "
     f"step {last_constant} {history_test[last_constant]:.3f} at the constant peak rate, -> step {n_steps} "
