@@ -73,6 +73,21 @@ def open_page(browser: webdriver.Chrome, url: str) -> None:
     )
 
 
+def assert_page_renders(browser: webdriver.Chrome, url: str, name: str, need_images: bool) -> None:
+    """Open ``url``: no console errors, every image loaded (at least one if ``need_images``), all maths typeset."""
+    browser.get_log("browser")  # drop messages of earlier pages
+    open_page(browser, url)
+    errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == [], f"console errors on {name}"
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]);"
+    )
+    assert (images or not need_images) and all(loaded for _, loaded in images), f"images not loaded on {name}: {images}"
+    math_blocks = browser.execute_script("return document.querySelectorAll('.math').length;")
+    typeset = browser.execute_script("return document.querySelectorAll('mjx-container').length;")
+    assert typeset >= math_blocks, f"{name}: {math_blocks} math elements, {typeset} typeset by MathJax"
+
+
 def test_the_book_has_every_chapter() -> None:
     sources = sorted(path.stem for path in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
     assert [Path(name).stem for name in CHAPTERS] == sources
@@ -80,17 +95,7 @@ def test_the_book_has_every_chapter() -> None:
 
 @pytest.mark.parametrize("page", CHAPTERS)
 def test_chapter_page_renders(page: str, site: str, browser: webdriver.Chrome) -> None:
-    browser.get_log("browser")  # drop messages of earlier pages
-    open_page(browser, f"{site}/chapters/{page}")
-    errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
-    assert errors == [], f"console errors on {page}"
-    images = browser.execute_script(
-        "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]);"
-    )
-    assert images and all(loaded for _, loaded in images), f"images not loaded on {page}: {images}"
-    math_blocks = browser.execute_script("return document.querySelectorAll('.math').length;")
-    typeset = browser.execute_script("return document.querySelectorAll('mjx-container').length;")
-    assert typeset >= math_blocks, f"{page}: {math_blocks} math elements, {typeset} typeset by MathJax"
+    assert_page_renders(browser, f"{site}/chapters/{page}", page, need_images=True)
     assert "$$" not in browser.execute_script("return document.body.innerText;"), f"raw $$ left on {page}"
     index = CHAPTERS.index(page)
     if index + 1 < len(CHAPTERS):
@@ -137,17 +142,7 @@ def test_solutions_build_has_every_solution() -> None:
 
 @pytest.mark.parametrize("page", SOLUTION_PAGES or [pytest.param("none", marks=pytest.mark.skip(reason=NO_SOLUTIONS))])
 def test_solution_page_renders(page: str, site: str, browser: webdriver.Chrome) -> None:
-    browser.get_log("browser")  # drop messages of earlier pages
-    open_page(browser, f"{site}/solutions/{page}")
-    errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
-    assert errors == [], f"console errors on solutions/{page}"
-    images = browser.execute_script(
-        "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]);"
-    )
-    assert all(loaded for _, loaded in images), f"images not loaded on solutions/{page}: {images}"
-    math_blocks = browser.execute_script("return document.querySelectorAll('.math').length;")
-    typeset = browser.execute_script("return document.querySelectorAll('mjx-container').length;")
-    assert typeset >= math_blocks, f"solutions/{page}: {math_blocks} math elements, {typeset} typeset by MathJax"
+    assert_page_renders(browser, f"{site}/solutions/{page}", f"solutions/{page}", need_images=False)
     assert "finding:" in browser.execute_script("return document.body.innerText;"), f"no pinned finding on {page}"
     open_page(browser, f"{site}/index.html")
     links = browser.execute_script("return Array.from(document.querySelectorAll('a')).map(a => a.href);")
