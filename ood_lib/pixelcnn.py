@@ -117,9 +117,14 @@ class MaskedConv2d(nn.Conv2d):
             "mask", causal_mask(out_channels, in_channels, kernel_size, num_colours, mask_type), persistent=False
         )
 
+    @property
+    def masked_weight(self) -> Tensor:
+        """weight * mask: the kernel the convolution applies."""
+        return self.weight * self.mask
+
     def forward(self, x: Tensor) -> Tensor:
         """conv(x, weight * mask) + bias."""
-        return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+        return F.conv2d(x, self.masked_weight, self.bias, padding=self.padding)
 
 
 class ResidualBlock(nn.Module):
@@ -208,8 +213,9 @@ class PixelCNN(nn.Module):
         with the convolutions in channels-last layout (oneDNN's faster CPU kernels).
         """
         features = self._features(x_uint8, channels_last=True)
-        weight = self.output_conv.weight * self.output_conv.mask
-        return categorical_log_prob_from_features(features, weight, self.output_conv.bias, x_uint8)
+        return categorical_log_prob_from_features(
+            features, self.output_conv.masked_weight, self.output_conv.bias, x_uint8
+        )
 
     def log_prob(self, x_uint8: Tensor) -> Tensor:
         """log P(x) = sum_i log P(x_i | x_{<i}) in nats per image, shape (N,)."""

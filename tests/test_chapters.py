@@ -10,12 +10,12 @@ from pathlib import Path
 import jupytext
 import pytest
 
-CHAPTER_DIR = Path(__file__).resolve().parent.parent / "chapters"
-SOLUTION_DIR = CHAPTER_DIR.parent / "solutions"
-SOURCES = sorted(CHAPTER_DIR.glob("[0-9][0-9]_*.py")) + sorted(SOLUTION_DIR.glob("[0-9][0-9]_*.py"))
-sys.path.insert(0, str(CHAPTER_DIR.parent / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 import book_checks  # noqa: E402
+from execute_chapters import CHAPTER_DIR, SOLUTION_DIR, chapter_sources  # noqa: E402
+
+SOURCES = chapter_sources([]) + chapter_sources([], SOLUTION_DIR)
 
 
 def test_chapters_exist() -> None:
