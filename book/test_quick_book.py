@@ -16,7 +16,7 @@ cells do not depend on the thread count the committed notebooks were executed wi
 
 The exercises' worked solutions (``solutions/NN_*.ipynb``) are checked the same way when
 ``$BOOK_SOLUTIONS`` names them: ``all`` for every one, else name prefixes (``00 03``); unset or empty,
-none. ``scripts/check_book.py`` sets it for the short group of chapters.
+none. ``scripts/check_book.py`` sets it to the chapters of each group.
 """
 
 from __future__ import annotations

@@ -6,8 +6,7 @@ and since ``make chapters`` executes with every core, each run also shows that t
 cells do not depend on the thread count. The groups are balanced by measured time (one
 thread each, 2026-12-01: 08 629 s, 05 313 s, 04 277 s, 06 149 s, 07 110 s, 00-03 85 s in all):
 08 and 06 in one, everything else, new chapters included, in the other. The exercises' worked
-solutions (``solutions/NN_*.ipynb``) run in the short group; with chapter prefixes given, the
-solutions of those chapters run with them.
+solutions (``solutions/NN_*.ipynb``) run in the group of their chapter.
 
 python scripts/check_book.py            # every chapter and every solution
 python scripts/check_book.py 04 08      # only these chapters and their solutions, in one process
@@ -28,11 +27,9 @@ EXECUTED_DIR = REPO_ROOT / "build" / "executed"
 LONG_GROUP = ("08", "06")
 
 
-def solutions_for(group: list[str], prefixes: list[str]) -> str:
-    """``$BOOK_SOLUTIONS`` for a group: the requested chapters' solutions, else all in the short group."""
-    if prefixes:
-        return " ".join(prefixes)
-    return "" if any(chapter in LONG_GROUP for chapter in group) else "all"
+def solutions_for(group: list[str]) -> str:
+    """``$BOOK_SOLUTIONS`` for a group: the solutions of the group's own chapters, run beside them."""
+    return " ".join(group)
 
 
 def chapter_groups(prefixes: list[str]) -> list[list[str]]:
@@ -56,7 +53,7 @@ def main() -> int:
         env = {
             **os.environ,
             "CHAPTERS": " ".join(group),
-            "BOOK_SOLUTIONS": solutions_for(group, prefixes),
+            "BOOK_SOLUTIONS": solutions_for(group),
             "OMP_NUM_THREADS": "1",
         }
         command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "book/test_quick_book.py"]
