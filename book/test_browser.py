@@ -190,7 +190,8 @@ def test_slides_exist_for_every_chapter() -> None:
 
 @pytest.mark.parametrize("deck", TESTED_DECKS or [pytest.param("none", marks=pytest.mark.skip(reason=NO_SLIDES))])
 def test_slide_deck_opens(deck: str, slides_site: str, browser: webdriver.Chrome) -> None:
-    """reveal.js initialised with more than 5 slides, figures loaded, maths typeset, nothing fetched from elsewhere."""
+    """reveal.js initialised with more than 5 slides, figures loaded, maths typeset, nothing fetched from elsewhere,
+    no code shown and nothing running off a slide."""
     browser.get_log("browser")
     open_page(browser, f"{slides_site}/{deck}")
     errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
@@ -208,6 +209,14 @@ def test_slide_deck_opens(deck: str, slides_site: str, browser: webdriver.Chrome
     assert browser.execute_script("return document.querySelectorAll('.jp-CodeCell .jp-InputArea').length;") == 0
     fetched = browser.execute_script("return performance.getEntriesByType('resource').map(r => r.name);")
     assert fetched and all(url.startswith(slides_site) for url in fetched), f"{deck} fetched from elsewhere: {fetched}"
+    overflowing = browser.execute_script(
+        "const bottom = document.querySelector('.reveal .slides').getBoundingClientRect().bottom;"
+        "return Reveal.getSlides().map((slide, i) => { Reveal.slide(i); let low = 0;"
+        "  slide.querySelectorAll('h1, h2, h3, p, li, img, mjx-container').forEach("
+        "    e => { low = Math.max(low, e.getBoundingClientRect().bottom); });"
+        "  return low > bottom + 1 ? i : -1; }).filter(i => i >= 0);"
+    )
+    assert overflowing == [], f"{deck}: content runs off slides {overflowing}"
     browser.execute_script("Reveal.slide(0); Reveal.next();")
     assert browser.execute_script("return Reveal.getIndices().h;") == 1, f"{deck}: 'next' does not move"
     if deck.startswith("05_"):
