@@ -43,8 +43,9 @@ unpack-models: $(STAMP)
 
 # The published book: lint, unit tests, every chapter re-executed in quick with the committed checkpoints
 # and compared with its committed notebook (findings, checked cells, prose numbers), the website in a browser,
-# and two slide decks in a browser (slides-test: about 15 s).
-test: lint unit-test book-check book-test book-test-solutions slides-test
+# and two slide decks in a browser (slides-test, about 15 s; before book-test, which runs the slide tests too,
+# so that they never see decks older than the chapters).
+test: lint unit-test book-check slides-test book-test book-test-solutions
 
 # The fast local loop: lint, unit tests, every chapter executed in smoke (tiny models, no output compared).
 test-fast: lint unit-test notebook-test
