@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TORCH_CONSTRAINT ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,-c constraints-cpu.txt)
 CHAPTERS ?=
 
-.PHONY: install chapters solutions book-test-solutions test test-fast lint format unit-test notebook-test book-check data lab clean-models train pack-models unpack-models book book-test
+.PHONY: install chapters solutions book-test-solutions test test-fast lint format unit-test notebook-test book-check data lab clean-models train pack-models unpack-models book book-test slides slides-test
 
 install: $(STAMP)
 
@@ -42,8 +42,10 @@ unpack-models: $(STAMP)
 	$(PY) -m ood_lib.model_archive unpack $(ARCHIVE)
 
 # The published book: lint, unit tests, every chapter re-executed in quick with the committed checkpoints
-# and compared with its committed notebook (findings, checked cells, prose numbers), the website in a browser.
-test: lint unit-test book-check book-test book-test-solutions
+# and compared with its committed notebook (findings, checked cells, prose numbers), the website in a browser,
+# and two slide decks in a browser (slides-test, about 15 s; before book-test, which runs the slide tests too,
+# so that they never see decks older than the chapters).
+test: lint unit-test book-check slides-test book-test book-test-solutions
 
 # The fast local loop: lint, unit tests, every chapter executed in smoke (tiny models, no output compared).
 test-fast: lint unit-test notebook-test
@@ -97,6 +99,21 @@ book-test-solutions: $(STAMP)
 	  echo "book-test-solutions: Chromium is missing under CI." >&2; exit 1; \
 	else \
 	  echo "book-test-solutions: SKIPPED (no $(CHROMIUM)); see book-test."; \
+	fi
+
+# Lecture slides (reveal.js, offline) of each chapter's headings, key equations and figures, from the committed
+# notebooks (never re-executed): build/slides/NN_name.slides.html. The selection rule: scripts/build_slides.py.
+slides: $(STAMP)
+	$(PY) scripts/build_slides.py build/slides
+
+# Two decks in headless Chromium: reveal.js starts, more than 5 slides, figures and typeset maths, no console errors.
+slides-test: slides
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then \
+	  $(PY) -m pytest -q book/test_browser.py -k slide; \
+	elif [ -n "$$CI" ]; then \
+	  echo "slides-test: Chromium is missing under CI." >&2; exit 1; \
+	else \
+	  echo "slides-test: SKIPPED (no $(CHROMIUM)); see book-test."; \
 	fi
 
 data: $(STAMP)

@@ -158,3 +158,67 @@ def test_seminar_guide_is_a_page(site: str, browser: webdriver.Chrome) -> None:
     open_page(browser, f"{site}/index.html")
     links = browser.execute_script("return Array.from(document.querySelectorAll('a')).map(a => a.href);")
     assert any(link.endswith("seminar.html") for link in links), "the landing page does not link the seminar guide"
+
+
+SLIDES = ROOT / "build" / "slides"
+SLIDE_DECKS = sorted(path.name for path in SLIDES.glob("[0-9][0-9]_*.slides.html"))
+NO_SLIDES = "no slide decks in build/slides: run `make slides` (or `make slides-test`) first"
+# Two decks with display equations and figures: the bits-per-dimension chapter and the decomposition.
+TESTED_DECKS = [name for name in SLIDE_DECKS if name.startswith(("01_", "05_"))]
+
+
+@pytest.fixture(scope="module")
+def slides_site() -> Iterator[str]:
+    """build/slides served over HTTP on localhost, as the book is."""
+    if not SLIDE_DECKS:
+        pytest.skip(NO_SLIDES)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SLIDES))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler.log_message = lambda *args: None
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_slides_exist_for_every_chapter() -> None:
+    if not SLIDE_DECKS:
+        pytest.skip(NO_SLIDES)
+    sources = sorted(path.stem for path in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    assert [name.removesuffix(".slides.html") for name in SLIDE_DECKS] == sources
+
+
+@pytest.mark.parametrize("deck", TESTED_DECKS or [pytest.param("none", marks=pytest.mark.skip(reason=NO_SLIDES))])
+def test_slide_deck_opens(deck: str, slides_site: str, browser: webdriver.Chrome) -> None:
+    """reveal.js initialised with more than 5 slides, figures loaded, maths typeset, nothing fetched from elsewhere,
+    no code shown and nothing running off a slide."""
+    browser.get_log("browser")
+    open_page(browser, f"{slides_site}/{deck}")
+    errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == [], f"console errors in {deck}"
+    assert browser.execute_script("return typeof Reveal !== 'undefined' && Reveal.isReady();"), f"{deck}: no reveal.js"
+    slides = browser.execute_script("return Reveal.getTotalSlides();")
+    assert slides > 5, f"{deck}: {slides} slides"
+    images = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.slides img')).map(i => i.complete && i.naturalWidth > 0);"
+    )
+    assert images and all(images), f"{deck}: figures {images}"
+    typeset = browser.execute_script("return document.querySelectorAll('mjx-container').length;")
+    assert typeset > 0 and "$$" not in browser.execute_script("return document.body.textContent;"), deck
+    assert browser.execute_script("return document.querySelectorAll('mjx-merror').length;") == 0, f"{deck}: TeX error"
+    assert browser.execute_script("return document.querySelectorAll('.jp-CodeCell .jp-InputArea').length;") == 0
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map(r => r.name);")
+    assert fetched and all(url.startswith(slides_site) for url in fetched), f"{deck} fetched from elsewhere: {fetched}"
+    overflowing = browser.execute_script(
+        "const bottom = document.querySelector('.reveal .slides').getBoundingClientRect().bottom;"
+        "return Reveal.getSlides().map((slide, i) => { Reveal.slide(i); let low = 0;"
+        "  slide.querySelectorAll('h1, h2, h3, p, li, img, mjx-container').forEach("
+        "    e => { low = Math.max(low, e.getBoundingClientRect().bottom); });"
+        "  return low > bottom + 1 ? i : -1; }).filter(i => i >= 0);"
+    )
+    assert overflowing == [], f"{deck}: content runs off slides {overflowing}"
+    browser.execute_script("Reveal.slide(0); Reveal.next();")
+    assert browser.execute_script("return Reveal.getIndices().h;") == 1, f"{deck}: 'next' does not move"
+    if deck.startswith("05_"):
+        browser.execute_script("Reveal.slide(3);")
+        browser.save_screenshot(str(ROOT / "build" / "slides_screenshot.png"))
