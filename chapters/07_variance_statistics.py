@@ -957,9 +957,9 @@ finding(
 # $\mathrm{Tr}\{H(\Sigma_q - \Sigma_{p^*})\}$ does see cross-channel covariances, and equal channels
 # are maximal covariance, but the paper's closed form keeps only the diagonal. One limit: these
 # are the affine Glow's numbers; the paper's argument is about a CV-Glow, and we have no CV-Glow
-# trained on the CIFAR-10 subset. Training one would take roughly 12 minutes of CPU, an estimate
-# from the subset Glow's printed training time (a CV-Glow at the same budget was not timed on
-# this data), which this edition does not spend: it uses only committed models (exercise 5).
+# trained on the CIFAR-10 subset. Training one takes about half an hour of one CPU core at the
+# `quick` budget (a partial run measured about half a CPU-second per step), which the chapter does
+# not spend: it uses the committed models only (exercise 5 trains it).
 
 # %% [markdown]
 # ### Constant images and noise (the CIFAR-10 row of the paper's Figure 8)
@@ -1617,15 +1617,16 @@ finding(
 #    autograd weights, how MNIST's likelihood changes when its foreground is shrunk to $t = 0.5$
 #    *with its mean kept*, then compare with the measured change. Then do the same for the arm
 #    toward the set's mean, which moves the mean: Eq. 6 assumes equal means, so add the
-#    first-order term $g^\top(\mu_\mathrm{shrunk} - \mu)$. *Hint: the shrunk images' per-pixel
-#    variances and means from `stats.per_dimension_moments`; `closed_form.predict_gap` and
-#    `curvature_weights["autograd"]`; the gradient at the mean image by autograd; the measured
-#    values are in the shrinking section's `arms`.*
-# 5. Train a CV-Glow on the CIFAR-10 subset (about 12 minutes of CPU at the `quick` budget,
-#    like the subset Glow) and repeat the graying controls on it, then use its closed-form gains
+#    first-order term $g^\top(\mu_\mathrm{shrunk} - \mu)$. *Hint: expand at MNIST's mean image, the mean
+#    Eq. 6 assumes both sets share: `diagonal_curvature(cv_glow.model, mnist_mean)`,
+#    `second_order.hessian_diagonal(cv_glow.model.log_prob, mnist_mean)` (about 20 CPU-seconds) and
+#    `second_order.gradient` there; the shrunk images' second moments about that mean from their
+#    per-pixel means and variances (`stats.per_dimension_moments`); score the shrunk images afresh or
+#    reuse the shrinking section's `arms`.*
+# 5. Train a CV-Glow on the CIFAR-10 subset (about half an hour of one CPU core at the `quick`
+#    budget: about half a CPU-second per step for 3000 steps, plus evaluations) and repeat the graying controls on it, then use its closed-form gains
 #    in Eq. 6 for graying. *Hint: `zoo.get("cv_glow", "cifar10_subset", profile)` trains it when
-#    `OOD_TRAIN` allows; `diagonal_curvature` needs the subset's test mean image. The 12
-#    minutes are estimated from the affine Glow's training time.*
+#    `OOD_TRAIN` allows; `diagonal_curvature` needs the subset's test mean image.*
 # 6. Where does the first split's prior stop extrapolating gently? Mix each noise image with a
 #    test image, $x_\lambda = (1 - \lambda)\,x_\mathrm{test} + \lambda\,x_\mathrm{noise}$ (rounded), and
 #    follow each term of `log_prob_terms` as $\lambda$ grows. *Hint: which term grows first, and
@@ -1633,10 +1634,11 @@ finding(
 # 7. The missing shrinking control: darken MNIST's strokes while keeping each pixel's
 #    variance, for example by moving the stroke values down and spreading them apart (inside
 #    1..255), and score it like the other arms. Does the darker mean still raise the
-#    likelihood? *Hint: the per-pixel variance of the inked values is
-#    $p_d\,\mathbb{E}[x^2 \mid \text{ink}] - p_d^2 (\bar x^{\mathrm{fg}}_d)^2$; which quantity must grow as
-#    $\bar x^{\mathrm{fg}}_d$ falls? Check how many values the clipping at 255 touches. Scoring 1000
-#    images takes a few seconds of CPU; no training.*
+#    likelihood? *Hint: the per-pixel variance over all images (zeros
+#    included) is $p_d\,\mathbb{E}[x^2 \mid \text{ink}] - p_d^2 (\bar x^{\mathrm{fg}}_d)^2$; which spread must grow as
+#    $\bar x^{\mathrm{fg}}_d$ falls? MNIST's strokes sit mostly near 255, so count how many values the
+#    clipping at 1 and 255 touches, and add a control that spreads the strokes as much with their mean
+#    kept. Scoring 1000 images takes a few seconds of CPU; no training.*
 
 # %%
 chapter_footer()
