@@ -1,0 +1,814 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Solutions · 08 · Beyond the paper: OOD scores that work
+#
+# Worked answers to the exercises of [chapter 08](../chapters/08_ood_scores_that_work.ipynb), with the
+# committed `quick` models (`zoo.get`, never trained here). The chapter scores 2000 images per set with
+# eight models, which takes minutes; this notebook does not recompute its table. Each exercise scores
+# only the images it needs, a few hundred per set (each section says how many), and states its answer
+# with bootstrap intervals over those images, so the reduced sample size is visible in every number.
+# The answers are computed from `ood_lib`'s functions and freshly scored BPDs, not from the chapter's
+# variables. Nothing here trains: exercise 2 as set needs two more Glows and exercise 5 a fine-tune, and
+# each of those sections says what was used instead and what the full run needs.
+
+# %%
+import itertools
+import time
+import zlib
+from io import BytesIO
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from PIL import Image
+
+from ood_lib import data, intervals, plots, scores, zoo
+from ood_lib.complexity import complexity_scores, png_code_lengths
+from ood_lib.ensembles import waic
+from ood_lib.findings import finding, sanity_check
+from ood_lib.likelihood_ratio import likelihood_ratio
+from ood_lib.metrics import ood_metrics
+from ood_lib.profile import chapter_footer, chapter_header
+from ood_lib.typicality import TypicalityTest
+
+profile = chapter_header("Solutions · 08 · Beyond the paper: OOD scores that work")
+NUM_DIMS = 28 * 28
+NATS_PER_BPD = NUM_DIMS * np.log(2.0)
+BPD_CAP = 1e6  # as in the chapter: an image overflowing a model's split priors gets this BPD
+exercise_seconds = {}
+
+
+def bpd_of(model: torch.nn.Module, x_uint8: torch.Tensor) -> np.ndarray:
+    """Per-image BPD with the chapter's dequantization seed, infinite or larger values set to BPD_CAP."""
+    values = scores.bits_per_dim(model, x_uint8, seed=profile.seed)
+    return np.minimum(np.nan_to_num(values, nan=BPD_CAP, posinf=BPD_CAP), BPD_CAP)
+
+
+def glow(seed: int) -> torch.nn.Module:
+    trained = zoo.get("glow", "fashion_mnist", profile, variant=zoo.Variant(seed=seed))
+    print(f"Glow, seed {seed}: {trained.provenance()}")
+    return trained.model
+
+
+# %% [markdown]
+# ## Exercise 1: the typicality test on half-and-half batches
+#
+# *Run the typicality test with $M = 25$ on batches that mix FashionMNIST and MNIST half and half.
+# What happens, and why?*
+#
+# **Setup.** The seed-0 Glow scores 300 FashionMNIST-test images, 300 MNIST-test images and 400
+# FashionMNIST training images (the chapter uses 2000 test images per set and 4000 training images).
+# As in the chapter, $\hat H$ is the mean $\ell = -\text{BPD}$ of one half of the training images and $\epsilon_{25}$ the 99% quantile of
+# $|\bar\ell_{25} - \hat H|$ over bootstrap batches of the other half (`TypicalityTest.fit`). A mixed
+# batch holds $k$ MNIST and $25 - k$ FashionMNIST images, each part drawn without replacement; half and
+# half means $k = 12$ or $13$ (we draw both, half the batches each).
+#
+# **Prediction.** A batch's mean is the mixture of its parts' means: with $\Delta = \bar\ell_\text{MNIST} -
+# \bar\ell_\text{Fashion}$ (means over the test images), a batch with $k$ MNIST images has
+# $\mathbb E[\bar\ell_{25}] = \bar\ell_\text{Fashion} + \frac{k}{25}\Delta$. The test rejects when its distance
+# from $\hat H$ exceeds $\epsilon_{25}$; MNIST is *more* likely ($\Delta > 0$), so most batches are rejected
+# once $k > k^* = 25\,(\epsilon_{25} - (\bar\ell_\text{Fashion} - \hat H))/\Delta$, and the half-and-half
+# batch is rejected if $k^*$ lies below $25/2$ by more than the batch mean's noise allows.
+
+# %%
+start = time.perf_counter()
+N_TYPICALITY = 300
+glow_0 = glow(0)
+fashion_test = data.load_tensor("fashion_mnist", "test", n=N_TYPICALITY, seed=profile.seed)[0]
+mnist_test = data.load_tensor("mnist", "test", n=N_TYPICALITY, seed=profile.seed)[0]
+N_FIT = 200  # training images for H and as many for the bootstrap of eps_25
+fashion_train = data.load_tensor("fashion_mnist", "train", n=2 * N_FIT, seed=profile.seed + 1)[0]
+bpd_0 = {"FashionMNIST": bpd_of(glow_0, fashion_test), "MNIST": bpd_of(glow_0, mnist_test)}
+train_ll = -bpd_of(glow_0, fashion_train)
+test_25 = TypicalityTest.fit(train_ll[:N_FIT], train_ll[N_FIT:], 25, level=0.99, seed=profile.seed)
+fashion_ll, mnist_ll = -bpd_0["FashionMNIST"], -bpd_0["MNIST"]
+delta = mnist_ll.mean() - fashion_ll.mean()
+k_star = 25 * (test_25.threshold - (fashion_ll.mean() - test_25.reference_mean)) / delta
+print(
+    f"H = {test_25.reference_mean:.3f} bits/dim (as -BPD), threshold eps_25 = {test_25.threshold:.3f} BPD; "
+    f"mean l: FashionMNIST-test {fashion_ll.mean():.3f}, MNIST-test {mnist_ll.mean():.3f}, Delta = {delta:.3f}"
+)
+print(
+    f"predicted: most batches rejected once k > k* = 25 (eps - (mean l_Fashion - H)) / Delta = {k_star:.1f} MNIST images of 25"
+)
+
+
+def mixed_batch_means(first, second, k, n_batches=2000, batch_size=25, seed=0):
+    """Means of batches of k values from ``second`` and batch_size - k from ``first`` (each without replacement)."""
+    rng = np.random.default_rng(seed)
+    take_second = rng.random((n_batches, len(second))).argsort(axis=1)[:, :k]
+    take_first = rng.random((n_batches, len(first))).argsort(axis=1)[:, : batch_size - k]
+    return (first[take_first].sum(axis=1) + second[take_second].sum(axis=1)) / batch_size
+
+
+def half_and_half_means(first, second, seed=0):
+    return np.concatenate(
+        [mixed_batch_means(first, second, 12, 1000, seed=seed), mixed_batch_means(first, second, 13, 1000, seed=seed)]
+    )
+
+
+rejected = {k: test_25.rejects(mixed_batch_means(fashion_ll, mnist_ll, k)).mean() for k in range(26)}
+half = half_and_half_means(fashion_ll, mnist_ll)
+pure_fashion = mixed_batch_means(fashion_ll, mnist_ll, 0)
+pure_mnist = mixed_batch_means(fashion_ll, mnist_ll, 25)
+half_rejected = test_25.rejects(half).mean()
+
+
+def resampled_half_rejection(n_resamples=200, seed=0):
+    """Share of half-and-half batches rejected, the two image pools resampled (bootstrap over images)."""
+    rng = np.random.default_rng(seed)
+    shares = []
+    for index in range(n_resamples):
+        first = fashion_ll[rng.integers(0, len(fashion_ll), len(fashion_ll))]
+        second = mnist_ll[rng.integers(0, len(mnist_ll), len(mnist_ll))]
+        shares.append(test_25.rejects(half_and_half_means(first, second, seed=index + 1)).mean())
+    return np.quantile(shares, [0.025, 0.975])
+
+
+half_low, half_high = resampled_half_rejection()
+half_auroc = intervals.bootstrap_auroc(test_25.scores(pure_fashion), test_25.scores(half), seed=0)
+print(
+    f"rejected at eps_25: pure FashionMNIST batches {rejected[0]:.1%}, half-and-half {half_rejected:.1%} "
+    f"[{half_low:.1%}, {half_high:.1%} over resampled images], pure MNIST {rejected[25]:.1%}"
+)
+print(
+    f"mean of the half-and-half batch means {half.mean():.3f}, distance from H {abs(half.mean() - test_25.reference_mean):.3f} BPD "
+    f"(threshold {test_25.threshold:.3f}); batch-level AUROC, FashionMNIST batches vs half-and-half batches {half_auroc.format(3)}"
+)
+print(
+    "share rejected per number k of MNIST images in the batch: "
+    + ", ".join(f"{k}: {rejected[k]:.2f}" for k in range(0, 26, 2))
+)
+k_majority = min(k for k in range(26) if rejected[k] > 0.5)
+print(f"smallest k with more than half of the batches rejected: {k_majority} (predicted k* = {k_star:.1f})")
+
+# %% [markdown]
+# **A batch the test cannot catch: MNIST plus noise.** The test sees only the mean. Digits are too
+# likely and uniform noise is far too unlikely, so a batch of $25 - j$ MNIST digits and $j$ noise images
+# has a mean near $\hat H$ for $j \approx 25(\hat H - \bar\ell_\text{MNIST})/(\bar\ell_\text{noise} -
+# \bar\ell_\text{MNIST})$, without a single FashionMNIST image in it. 100 uniform-noise images, scored by
+# the same Glow.
+
+# %%
+noise = scores.uniform_noise_images(100, (1, 28, 28), seed=profile.seed)
+noise_ll = -bpd_of(glow_0, noise)
+j_cancel = 25 * (test_25.reference_mean - mnist_ll.mean()) / (noise_ll.mean() - mnist_ll.mean())
+passed = {j: 1 - test_25.rejects(mixed_batch_means(mnist_ll, noise_ll, j)).mean() for j in range(0, 9)}
+best_j = max(passed, key=passed.get)
+print(
+    f"mean l of uniform noise {noise_ll.mean():.3f}; predicted cancelling count j = {j_cancel:.1f} noise images of 25"
+)
+print(
+    "share of MNIST+noise batches accepted per count j of noise images: "
+    + ", ".join(f"{j}: {share:.2f}" for j, share in passed.items())
+)
+exercise_seconds[1] = time.perf_counter() - start
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.6))
+ax.plot(list(rejected), list(rejected.values()), marker="o", label="k MNIST + (25 - k) FashionMNIST")
+ax.axvline(k_star, color="gray", linestyle="--", label=f"predicted k* = {k_star:.1f}")
+ax.axhline(0.01, color="gray", linestyle=":", label="the test's nominal 1% false rejections")
+ax.set_xlabel("MNIST images in a batch of 25")
+ax.set_ylabel("share of batches rejected")
+ax.set_title("Typicality test (seed-0 Glow, M = 25) on mixed batches")
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+fig.tight_layout()
+plots.show(fig)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+finding("half-and-half batches: more than 90% rejected at eps_25", bool(half_rejected > 0.9))
+finding("half-and-half batches: the lower end of the resampled share above 0.8", bool(half_low > 0.8))
+finding(
+    "the majority-rejection count k lies within 2 of the mixture-of-means prediction k*",
+    bool(abs(k_majority - k_star) <= 2),
+)
+finding("batches with 3 of 25 MNIST images are rejected less than half the time", bool(rejected[3] < 0.5))
+finding(
+    "some batches of MNIST digits plus uniform noise pass more than half the time", bool(max(passed.values()) > 0.5)
+)
+
+# %% [markdown]
+# **Answer.** Half-and-half batches are rejected almost always (printed share and its interval over
+# resampled images). Why: the statistic is only the batch mean, and a mixed batch's mean lies between
+# the parts' means, half of $\Delta$ away from $\hat H$, which is more than $\epsilon_{25}$ (printed).
+# The mixture-of-means prediction $k^*$ places the transition where the sweep finds it (the finding
+# allows 2 images): batches with a few MNIST digits pass, because a shift of $k\Delta/25$ drowns in the
+# batch mean's noise, and the test says nothing about *which* images are the digits. The control shows
+# the flip side of seeing only the mean: a batch with no FashionMNIST image at all, digits plus a few
+# noise images whose too-low likelihood cancels the digits' too-high one, passes most of the time at
+# the printed count $j$. So the test is a test of "this batch, as a whole, has the training data's
+# mean log-likelihood", which is the right test for batches from one source and the wrong one for
+# contaminated or adversarially composed batches.
+#
+# This answer does not depend on the chapter's numbers and stays valid if chapter 08's typicality
+# section is revised (issue 26, item 7 changes only its $M = 1$ reporting).
+
+# %% [markdown]
+# ## Exercise 2: WAIC with K Glows
+#
+# *Train a fourth and fifth Glow (`zoo.Variant(seed=3)`, `seed=4`) and redo section 3. Does WAIC's
+# AUROC change with K?*
+#
+# **Departure: K = 1 to 3, not 5.** The fourth Glow was started through the zoo at the `quick` budget
+# (7000 updates, one thread) but the machine, shared by several trainings, ran it at about two seconds
+# per update, hours per Glow; it was stopped after a few hundred updates and the fifth never started.
+# This answer therefore uses the committed seeds 0-2 and says nothing measured about K = 4 and 5. Each member
+# scores 300 FashionMNIST-test and 300 MNIST-test images (the chapter uses 2000), with the same
+# dequantization noise. For every K and every subset of K of the 3 members: WAIC's AUROC (FashionMNIST
+# positive), with $\ell_k = \log p_{\theta_k}(x)$ in nats. K = 1 is the likelihood itself
+# ($\operatorname{Var}$ over one member is 0).
+#
+# **The hint's point, in numbers.** `ensembles.waic` uses the population variance over K members,
+# whose expectation is $\frac{K-1}{K}\sigma^2(x)$: half the per-input variance at K = 2, two thirds at
+# K = 3, four fifths at K = 5. So the penalty grows with K even if nothing else changes, and with 2
+# degrees of freedom at K = 3 its per-image noise is large: the standard error of a variance
+# estimate from K normal draws is $\sigma^2\sqrt{2/(K-1)}$, as large as $\sigma^2$ itself at K = 3.
+#
+# **A control for what the variance measures.** Each member may have its own overall offset (one Glow
+# rating all images some nats higher than another); a per-member constant $c_k$ changes
+# $\operatorname{Var}_k(\ell_k + c_k)$ through the covariance term $2\operatorname{Cov}_k(\ell_k, c_k)$,
+# so WAIC's ranking can move with it. The centred variant subtracts from each member its mean
+# $\ell_k$ over the 300 FashionMNIST-test images (a per-member constant; no OOD image is used) before
+# taking the variance, so the penalty measures per-input disagreement only.
+
+# %%
+start = time.perf_counter()
+N_WAIC = N_TYPICALITY  # the same 300 + 300 images as exercise 1
+seeds = [0, 1, 2]
+members = {0: glow_0, **{seed: glow(seed) for seed in seeds[1:]}}
+member_bpd = {
+    0: bpd_0,
+    **{
+        seed: {"FashionMNIST": bpd_of(members[seed], fashion_test), "MNIST": bpd_of(members[seed], mnist_test)}
+        for seed in seeds[1:]
+    },
+}
+log_p = {
+    name: np.stack([-member_bpd[seed][name] * NATS_PER_BPD for seed in seeds]) for name in ("FashionMNIST", "MNIST")
+}
+offsets = log_p["FashionMNIST"].mean(axis=1, keepdims=True)  # each member's mean log p on FashionMNIST-test
+print(
+    "member mean log p on FashionMNIST-test (nats): "
+    + ", ".join(f"seed {seed} {value:.1f}" for seed, value in zip(seeds, offsets[:, 0]))
+)
+
+
+def waic_any(values):
+    """WAIC for K >= 2 members; the log-likelihood itself for K = 1."""
+    return values[0] if len(values) == 1 else waic(values)
+
+
+def waic_centred(values, member_offsets):
+    centred = values - member_offsets
+    return values.mean(axis=0) - (centred.var(axis=0) if len(values) > 1 else 0.0)
+
+
+def waic_unbiased(values):
+    """WAIC with the unbiased (K - 1 denominator) variance: the (K - 1)/K shrinkage of the penalty removed."""
+    return values.mean(axis=0) - values.var(axis=0, ddof=1)
+
+
+waic_rows = {}
+for K in range(1, len(seeds) + 1):
+    subsets = [list(s) for s in itertools.combinations(range(len(seeds)), K)]
+    raw = [ood_metrics(waic_any(log_p["FashionMNIST"][s]), waic_any(log_p["MNIST"][s])).auroc for s in subsets]
+    centred = [
+        ood_metrics(
+            waic_centred(log_p["FashionMNIST"][s], offsets[s]), waic_centred(log_p["MNIST"][s], offsets[s])
+        ).auroc
+        for s in subsets
+    ]
+    first = list(range(K))
+    interval = intervals.bootstrap_auroc(
+        waic_any(log_p["FashionMNIST"][first]), waic_any(log_p["MNIST"][first]), seed=0
+    )
+    waic_rows[K] = {"raw": raw, "centred": centred, "interval": interval}
+    unbiased = (
+        f"; unbiased variance {ood_metrics(waic_unbiased(log_p['FashionMNIST'][first]), waic_unbiased(log_p['MNIST'][first])).auroc:.3f}"
+        if K > 1
+        else ""
+    )
+    print(
+        f"K = {K}: WAIC AUROC (seeds {seeds[:K]}) {interval.format(3)}; over all {len(subsets)} subsets "
+        f"{min(raw):.3f} to {max(raw):.3f}; centred variant {min(centred):.3f} to {max(centred):.3f}{unbiased}"
+    )
+for name in ("FashionMNIST", "MNIST"):
+    raw_std = np.median(log_p[name].std(axis=0))
+    centred_std = np.median((log_p[name] - offsets).std(axis=0))
+    print(
+        f"{name:13s} median member disagreement (std over 3 members): raw {raw_std:5.1f} nats, centred {centred_std:5.1f} nats"
+    )
+gap = log_p["FashionMNIST"].mean() - log_p["MNIST"].mean()
+print(f"mean log p gap, MNIST minus FashionMNIST: {-gap:.0f} nats (what the variance penalty would have to undo)")
+
+
+def paired(first_in, first_out, second_in, second_out):
+    return intervals.bootstrap_auroc_difference(first_in, first_out, second_in, second_out, seed=0)
+
+
+fashion_3, mnist_3 = log_p["FashionMNIST"], log_p["MNIST"]
+gain = paired(waic(fashion_3), waic(mnist_3), fashion_3[0], mnist_3[0])
+gain_2 = paired(waic(fashion_3), waic(mnist_3), waic(fashion_3[:2]), waic(mnist_3[:2]))
+gain_2_unbiased = paired(
+    waic_unbiased(fashion_3), waic_unbiased(mnist_3), waic_unbiased(fashion_3[:2]), waic_unbiased(mnist_3[:2])
+)
+offset_part = paired(waic(fashion_3), waic(mnist_3), waic_centred(fashion_3, offsets), waic_centred(mnist_3, offsets))
+print(f"AUROC gain of WAIC (K = 3) over seed 0's likelihood (K = 1), paired over images: {gain.format(3)}")
+print(
+    f"AUROC gain of WAIC K = 3 over K = 2 (seeds 0, 1), paired over images: {gain_2.format(3)}; with the unbiased variance {gain_2_unbiased.format(3)}"
+)
+print(
+    f"K = 3: WAIC minus its centred variant (the members' offsets' share), paired over images: {offset_part.format(3)}"
+)
+centred_gain = paired(waic_centred(fashion_3, offsets), waic_centred(mnist_3, offsets), fashion_3[0], mnist_3[0])
+print(f"K = 3: centred variant minus seed 0's likelihood (K = 1), paired over images: {centred_gain.format(3)}")
+exercise_seconds[2] = time.perf_counter() - start
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.6))
+for K, row in waic_rows.items():
+    ax.scatter(
+        [K] * len(row["raw"]), row["raw"], color="C0", label="WAIC, each subset of K members" if K == 1 else None
+    )
+    ax.scatter(
+        [K + 0.08] * len(row["centred"]),
+        row["centred"],
+        color="C1",
+        marker="x",
+        label="centred variant" if K == 1 else None,
+    )
+    ax.errorbar(
+        K - 0.08,
+        row["interval"].estimate,
+        yerr=[[row["interval"].estimate - row["interval"].low], [row["interval"].high - row["interval"].estimate]],
+        color="k",
+        capsize=3,
+        label="seeds 0..K-1, 95% interval" if K == 1 else None,
+    )
+ax.axhline(0.5, color="gray", linestyle=":", label="chance")
+ax.set_xticks(list(waic_rows))
+ax.set_xlabel("K (Glows in the ensemble)")
+ax.set_ylabel("AUROC, FashionMNIST vs MNIST")
+ax.set_title("WAIC against K (300 + 300 test images)")
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+fig.tight_layout()
+plots.show(fig)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+finding(
+    "WAIC's AUROC stays below 0.5 for every K and every subset",
+    bool(max(max(row["raw"]) for row in waic_rows.values()) < 0.5),
+)
+finding("WAIC (K = 3) above seed 0's likelihood on MNIST, paired interval excludes 0", bool(gain.low > 0))
+finding("WAIC K = 3 above K = 2 (seeds 0, 1), paired interval excludes 0", bool(gain_2.low > 0))
+finding(
+    "the spread over the 2-member subsets is wider than the K = 2 to 3 change of the first-K estimate",
+    bool(max(waic_rows[2]["raw"]) - min(waic_rows[2]["raw"]) > gain_2.estimate),
+)
+finding("K = 3: centring the members lowers WAIC's AUROC, paired interval excludes 0", bool(offset_part.low > 0))
+finding("unbiased variance: the K = 2 to 3 step's paired interval includes 0", bool(not gain_2_unbiased.excludes(0.0)))
+finding(
+    "K = 3: the centred variant still above one Glow's likelihood, paired interval excludes 0",
+    bool(centred_gain.low > 0),
+)
+
+# %% [markdown]
+# **Answer (K = 1 to 3).** As `ood_lib.ensembles.waic` computes it, yes: WAIC's AUROC against MNIST grows
+# from the likelihood's (K = 1) to K = 2 and again to K = 3, each step outside its paired interval over
+# images (printed). It stays far below 0.5 for every K and every subset of members: more members make
+# WAIC less wrong, not right, because the variance cannot undo a gap of hundreds of nats between the
+# sets' mean log-likelihoods when the members disagree by tens of nats (printed medians).
+#
+# Three things qualify the growth, and the hint points at the first. (i) The population variance over K
+# members estimates only $\frac{K-1}{K}$ of the per-input variance, so the penalty grows with K by
+# construction; with the unbiased variance, WAIC at K = 2 is already above the population-variance
+# WAIC at K = 3, and its K = 2 to 3 step is within noise (paired interval includes 0, printed). (ii)
+# *Which* members are combined matters as much as how many: the spread over the three 2-member subsets
+# is wider than the K = 2 to 3 step. (iii) Part of WAIC's gain is not per-input disagreement: centring
+# each member on its own FashionMNIST mean lowers WAIC's AUROC at K = 3 (paired interval printed),
+# because one member (seed 2) rates the FashionMNIST images tens of nats lower on average than the others
+# (printed means) and that offset enters the variance. What remains after centring is real but
+# modest: the centred WAIC at K = 3 is still above one Glow's likelihood, outside its paired
+# interval (printed). So "WAIC improves with K" here is partly the estimator's bias shrinking and a
+# member's offset, on top of a per-input effect; K = 4 and 5 would tell whether the unbiased,
+# centred curve still rises, and were not measured.
+#
+# **Issue 26** (item 6) changes chapter 08's WAIC section to report the centred disagreement and K;
+# this answer already computes both from `ood_lib.ensembles` and stays valid. To answer as set, train
+# `python -m ood_lib.train_model glow fashion_mnist --profile quick --seed 3` (and `--seed 4`), about
+# 12 CPU-minutes each at 2 threads on an idle machine, commit them, and set `seeds = [0, 1, 2, 3, 4]`.
+
+# %% [markdown]
+# ## Exercise 3: choosing the background's $\mu$ on uniform noise
+#
+# *Choose $\mu$ on uniform noise instead of the grayed CIFAR-10 images. Does the choice change, and
+# with it the MNIST AUROC?*
+#
+# **Setup.** As in the chapter, for each candidate $\mu$ in the profile's grid, the likelihood ratio's
+# AUROC on a validation pair: FashionMNIST *training* images against a validation OOD set, the largest
+# AUROC chosen. Here 100 training images against 100 uniform-noise images (a seed different from the
+# chapter's noise set), and, to see whether the choice changes on the same footing, against 100 grayed
+# CIFAR-10-subset test images (the chapter's validation set, which chooses on 2000). Then the MNIST
+# AUROC of every candidate on 150 FashionMNIST-test and 150 MNIST-test images (the four PixelCNNs score
+# the same images; intervals over images).
+
+# %%
+start = time.perf_counter()
+N_LR = 150
+pixelcnn = zoo.get("pixelcnn", "fashion_mnist", profile).model
+backgrounds = {
+    rate: zoo.get("pixelcnn", "fashion_mnist", profile, variant=zoo.Variant(perturbation_rate=rate)).model
+    for rate in profile.background_rates
+}
+validation_sets = {
+    "train": data.load_tensor("fashion_mnist", "train", n=100, seed=profile.seed + 1)[0],
+    "uniform noise": scores.uniform_noise_images(100, (1, 28, 28), seed=profile.seed + 1),
+    "grayed CIFAR-10": data.to_tensor(data.as_shape(data.load("cifar10_subset", "test")[0][:100], (28, 28, 1))),
+}
+evaluation_sets = {
+    "FashionMNIST": fashion_test[:N_LR],
+    "MNIST": mnist_test[:N_LR],
+}
+pixelcnn_bpd = {name: bpd_of(pixelcnn, x) for name, x in {**validation_sets, **evaluation_sets}.items()}
+background_bpd = {
+    rate: {name: bpd_of(model, x) for name, x in {**validation_sets, **evaluation_sets}.items()}
+    for rate, model in backgrounds.items()
+}
+
+
+def ratio(name, rate):
+    return likelihood_ratio(-pixelcnn_bpd[name], -background_bpd[rate][name])
+
+
+validation = {
+    name: {rate: ood_metrics(ratio("train", rate), ratio(name, rate)).auroc for rate in backgrounds}
+    for name in ("uniform noise", "grayed CIFAR-10")
+}
+noise_validation = validation["uniform noise"]
+chosen_on_noise = max(noise_validation, key=noise_validation.get)
+chosen_on_cifar = max(validation["grayed CIFAR-10"], key=validation["grayed CIFAR-10"].get)
+tied = [rate for rate, value in noise_validation.items() if value == noise_validation[chosen_on_noise]]
+for name, row in validation.items():
+    print(f"validation AUROC on {name} per mu: " + ", ".join(f"{rate}: {value:.3f}" for rate, value in row.items()))
+print(
+    f"chosen on uniform noise: mu = {chosen_on_noise} (tied at the maximum: {tied}; the rule keeps the first of the grid)"
+)
+print(f"chosen on grayed CIFAR-10: mu = {chosen_on_cifar}")
+for name in validation_sets:
+    print(
+        f"{name:15s} mean BPD: PixelCNN {pixelcnn_bpd[name].mean():.2f}, backgrounds "
+        + ", ".join(f"mu {rate}: {background_bpd[rate][name].mean():.2f}" for rate in backgrounds)
+    )
+mnist_auroc = {
+    rate: intervals.bootstrap_auroc(ratio("FashionMNIST", rate), ratio("MNIST", rate), seed=0) for rate in backgrounds
+}
+print(
+    "MNIST AUROC of the ratio per mu (150 + 150 images): "
+    + ", ".join(f"{rate}: {value.format(3)}" for rate, value in mnist_auroc.items())
+)
+swap = intervals.bootstrap_auroc_difference(
+    ratio("FashionMNIST", chosen_on_noise),
+    ratio("MNIST", chosen_on_noise),
+    ratio("FashionMNIST", chosen_on_cifar),
+    ratio("MNIST", chosen_on_cifar),
+    seed=0,
+)
+print(
+    f"MNIST AUROC, mu chosen on noise ({chosen_on_noise}) minus mu chosen on CIFAR-10 ({chosen_on_cifar}): {swap.format(3)} (paired over images)"
+)
+exercise_seconds[3] = time.perf_counter() - start
+
+# %%
+# NBVAL_CHECK_OUTPUT
+finding(
+    "uniform noise: every candidate mu has a validation AUROC above 0.99", bool(min(noise_validation.values()) > 0.99)
+)
+finding("the noise validation ties all candidates", bool(len(tied) == len(backgrounds)))
+finding("the choice changes: mu on noise differs from mu on grayed CIFAR-10", bool(chosen_on_noise != chosen_on_cifar))
+finding("MNIST AUROC of the two choices: paired interval includes 0", bool(not swap.excludes(0.0)))
+
+# %% [markdown]
+# **Answer.** The choice changes, but the MNIST AUROC does not, measurably. Uniform noise is so easy
+# that the likelihood ratio detects it perfectly for every candidate (validation AUROCs printed, all
+# tied at the maximum), so "choosing on noise" is the tie-break, the first $\mu$ of the grid, while the
+# grayed CIFAR-10 images, anti-informative as they are (AUROCs far below 0.5), pick another one
+# (printed). On these 150 + 150 images the two choices' MNIST AUROCs are within their paired
+# interval of each other, and no candidate's MNIST AUROC is far from the others' (printed with
+# intervals): over this grid, the likelihood ratio's MNIST result hardly depends on $\mu$, so whichever
+# validation set chooses it matters little here. The lesson is about the procedure: a validation OOD
+# set must be hard enough to separate the candidates, and noise is not; had the grid contained a
+# $\mu$ that worked much worse on MNIST, the tie-break could have picked it without any warning.
+#
+# **Issue 26** (items 1-3) replaces chapter 08's PixelCNN and its backgrounds (a gated PixelCNN with a
+# logistic output, mutations per batch, a held-out validation split): the numbers of this exercise will
+# change and the exercise should be re-run then; the point that a too-easy validation set cannot
+# choose $\mu$ will hold for any model that detects noise perfectly.
+
+# %% [markdown]
+# ## Exercise 4: a second compressor for the input-complexity score
+#
+# *Replace PNG by a second compressor (e.g. `zlib` on the raw bytes, or JPEG 2000 through Pillow) in
+# the input-complexity score.*
+#
+# $S(x) = D\cdot\text{BPD}(x) - L(x)$ (`complexity.complexity_scores`); only $L$ changes: PNG (the
+# chapter's), `zlib` level 9 on the 784 raw bytes, and lossless JPEG 2000 (Pillow, OpenJPEG,
+# `irreversible=False`). As a control for "does it need a compressor at all?", $L$ = 8 bits per inked
+# pixel (a crude complexity proxy that only counts non-zero pixels). The seed-0 Glow's BPDs of
+# exercise 1's 300 FashionMNIST-test and 300 MNIST-test images, plus 300 constant images and 300
+# uniform-noise images.
+
+# %%
+start = time.perf_counter()
+N_COMPLEXITY = N_TYPICALITY
+rng = np.random.default_rng(profile.seed)
+complexity_sets = {
+    "FashionMNIST": fashion_test,
+    "MNIST": mnist_test,
+    "constant": scores.constant_images(rng.integers(0, 256, N_COMPLEXITY), (1, 28, 28)),
+    "uniform noise": scores.uniform_noise_images(N_COMPLEXITY, (1, 28, 28), seed=profile.seed),
+}
+complexity_bpd = {**bpd_0, **{name: bpd_of(glow_0, complexity_sets[name]) for name in ("constant", "uniform noise")}}
+
+
+def zlib_code_lengths(x_uint8_nhwc):
+    return np.array([8.0 * len(zlib.compress(image.tobytes(), 9)) for image in x_uint8_nhwc])
+
+
+def jpeg2000_code_lengths(x_uint8_nhwc):
+    lengths = []
+    for image in x_uint8_nhwc:
+        buffer = BytesIO()
+        Image.fromarray(image.squeeze(-1)).save(buffer, format="JPEG2000", irreversible=False)
+        lengths.append(8.0 * buffer.getbuffer().nbytes)
+    return np.array(lengths)
+
+
+def ink_code_lengths(x_uint8_nhwc):
+    return 8.0 * (x_uint8_nhwc.reshape(len(x_uint8_nhwc), -1) > 0).sum(axis=1)
+
+
+compressors = {
+    "PNG": png_code_lengths,
+    "zlib": zlib_code_lengths,
+    "JPEG 2000": jpeg2000_code_lengths,
+    "ink count (control)": ink_code_lengths,
+}
+code_lengths = {
+    compressor: {name: function(x.permute(0, 2, 3, 1).numpy()) for name, x in complexity_sets.items()}
+    for compressor, function in compressors.items()
+}
+for compressor, lengths in code_lengths.items():
+    print(
+        f"{compressor:20s} bits per pixel: "
+        + ", ".join(f"{name} {values.mean() / NUM_DIMS:.2f}" for name, values in lengths.items())
+    )
+print("Glow BPD: " + ", ".join(f"{name} {values.mean():.2f}" for name, values in complexity_bpd.items()))
+
+
+def complexity_in_score(compressor, name):
+    return -complexity_scores(complexity_bpd[name], code_lengths[compressor][name], NUM_DIMS)
+
+
+complexity_auroc, versus_png = {}, {}
+for compressor in compressors:
+    complexity_auroc[compressor] = {}
+    for name in ("MNIST", "constant", "uniform noise"):
+        complexity_auroc[compressor][name] = intervals.bootstrap_auroc(
+            complexity_in_score(compressor, "FashionMNIST"), complexity_in_score(compressor, name), seed=0
+        )
+    versus_png[compressor] = intervals.bootstrap_auroc_difference(
+        complexity_in_score(compressor, "FashionMNIST"),
+        complexity_in_score(compressor, "MNIST"),
+        complexity_in_score("PNG", "FashionMNIST"),
+        complexity_in_score("PNG", "MNIST"),
+        seed=0,
+    )
+    print(
+        f"{compressor:20s} AUROC "
+        + ", ".join(f"{name} {value.format(3)}" for name, value in complexity_auroc[compressor].items())
+        + (f"; MNIST minus PNG's {versus_png[compressor].format(3)}" if compressor != "PNG" else "")
+    )
+likelihood_mnist = intervals.bootstrap_auroc(-complexity_bpd["FashionMNIST"], -complexity_bpd["MNIST"], seed=0)
+print(f"likelihood alone (L = 0), MNIST AUROC {likelihood_mnist.format(3)}")
+black = np.zeros((1, 28, 28, 1), dtype=np.uint8)
+model_advantage = NUM_DIMS * (complexity_bpd["FashionMNIST"].mean() - complexity_bpd["MNIST"].mean())
+print(f"the Glow's mean advantage for MNIST: {model_advantage:.0f} bits per image (D times the BPD gap)")
+discount, predicted_flag = {}, {}
+for compressor, function in compressors.items():
+    empty = function(black)[0]
+    discount[compressor] = code_lengths[compressor]["FashionMNIST"].mean() - code_lengths[compressor]["MNIST"].mean()
+    predicted_flag[compressor] = bool(discount[compressor] > model_advantage)
+    print(
+        f"{compressor:20s} all-black image {empty:5.0f} bits; content beyond it: FashionMNIST "
+        f"{code_lengths[compressor]['FashionMNIST'].mean() - empty:5.0f}, MNIST {code_lengths[compressor]['MNIST'].mean() - empty:5.0f} bits; "
+        f"MNIST's discount {discount[compressor]:5.0f} bits -> mean score says MNIST is OOD: {predicted_flag[compressor]}"
+    )
+exercise_seconds[4] = time.perf_counter() - start
+
+# %%
+# NBVAL_CHECK_OUTPUT
+finding("zlib: MNIST AUROC above 0.95", bool(complexity_auroc["zlib"]["MNIST"].estimate > 0.95))
+finding("zlib: MNIST AUROC within PNG's (paired interval includes 0)", bool(not versus_png["zlib"].excludes(0.0)))
+finding("JPEG 2000 (Pillow defaults): MNIST AUROC below 0.5", bool(complexity_auroc["JPEG 2000"]["MNIST"].high < 0.5))
+finding(
+    "every compressor: constant images and uniform noise AUROC above 0.99",
+    bool(
+        all(
+            complexity_auroc[c][name].estimate > 0.99
+            for c in ("PNG", "zlib", "JPEG 2000")
+            for name in ("constant", "uniform noise")
+        )
+    ),
+)
+finding(
+    "for every L tried, MNIST AUROC > 0.5 exactly when MNIST's mean code-length discount exceeds the Glow's advantage",
+    bool(all((complexity_auroc[c]["MNIST"].estimate > 0.5) == predicted_flag[c] for c in compressors)),
+)
+finding(
+    "ink-count control: MNIST AUROC above the likelihood's",
+    bool(complexity_auroc["ink count (control)"]["MNIST"].low > likelihood_mnist.high),
+)
+finding(
+    "ink-count control: constant images AUROC below 0.5",
+    bool(complexity_auroc["ink count (control)"]["constant"].high < 0.5),
+)
+
+# %% [markdown]
+# **Answer.** It depends on the compressor, and the reason is measurable. `zlib` on the raw bytes works
+# as well as PNG (MNIST AUROC within PNG's paired interval; constants and noise still caught).
+# Lossless JPEG 2000 with Pillow's defaults fails on MNIST: its AUROC falls below 0.5, back towards the
+# likelihood's, while constants and noise stay detected. The mean-score arithmetic says why:
+# $\bar S_\text{MNIST} - \bar S_\text{Fashion} = D\,(\overline{\text{BPD}}_\text{MNIST} -
+# \overline{\text{BPD}}_\text{Fashion}) - (\bar L_\text{MNIST} - \bar L_\text{Fashion})$, so MNIST is flagged only if
+# the compressor discounts MNIST by more bits than the Glow's advantage for it (printed). PNG and
+# `zlib` do, JPEG 2000 does not: beyond what it spends on an all-black image, it spends almost as much
+# on a digit as on a garment (printed content costs), plausibly because a wavelet coder pays for every
+# sharp edge of a stroke while deflate's repeated-string matches make MNIST's black border nearly free
+# (a mechanism we did not test). The finding checks that this mean-level
+# rule predicts the AUROC's side of 0.5 for every $L$ tried. The header of each format is a constant
+# per image and cancels. We did not tune JPEG 2000's parameters: choosing them until MNIST is caught
+# would be selecting the score on the test OOD set.
+#
+# The control (8 bits per inked pixel, no compressor) lifts the MNIST AUROC almost as far as PNG does
+# but fails on constant images (it calls a bright constant image maximally complex): on this pair,
+# much of what "input complexity" measures is how much of the image is empty. Serra et al.'s idea
+# needs a compressor that is a good generic model of the *images*, which for 28×28 digits JPEG 2000 is
+# not. This exercise does not depend on chapter 08's numbers and stays valid under issue 26 (item 9
+# only adds the score on the PixelCNN).
+
+# %% [markdown]
+# ## Exercise 5: outlier exposure with MNIST as the outlier set
+#
+# *Use MNIST itself as the outlier set of outlier exposure and evaluate on the other OOD sets. Why is
+# the MNIST column then meaningless?*
+#
+# **Not trained here.** Outlier exposure through the zoo
+# (`python -m ood_lib.train_model pixelcnn fashion_mnist --profile quick --outliers-from mnist`) is a
+# 300-update fine-tune of the committed PixelCNN on batches of inliers and outliers; its CIFAR-10
+# twin's recorded training time (2 threads) is printed below. At one thread on the shared machine
+# even a few of those updates take longer than this whole notebook may, so the "evaluate on the
+# other OOD sets" part is open here. The "why" part is answered by argument and a check on the plain
+# PixelCNN.
+#
+# **Why the MNIST column is meaningless.** Outlier exposure fits the model to push *these* outliers up;
+# its claim is that this generalises to *unseen* OOD data. With MNIST-train as the outliers, MNIST-test
+# is not unseen: the two splits are different images of the same distribution (same preprocessing,
+# same kind of writers), so the MNIST AUROC measures how well the fine-tune fitted its own training
+# distribution, as a training accuracy would, not detection of an unknown kind of input. The chapter's
+# hint says the outlier set must be *disjoint* from the test OOD sets; MNIST-train is disjoint from
+# MNIST-test as a set of images, so the hint is satisfied literally while its point is missed: the sets
+# must be disjoint as *distributions*.
+#
+# **The check.** (a) To the plain PixelCNN, MNIST-train and MNIST-test are the same: the AUROC between
+# them (150 images each) should be near 0.5, so whatever the fine-tune does to the training digits it
+# does to the test digits. (b) Unlike the chapter's CIFAR-10 outliers, MNIST would make the margin loss
+# act: the share of (FashionMNIST, outlier) pairs with an active hinge $m + b(x) - b(x') > 0$ under the
+# plain model, for 150 MNIST-train and 150 grayed CIFAR-10-train images.
+
+# %%
+start = time.perf_counter()
+N_OE = 150
+oe_sets = {
+    "MNIST train": data.load_tensor("mnist", "train", n=N_OE, seed=profile.seed)[0],
+    "CIFAR-10 subset train (grayed, 28x28)": data.to_tensor(
+        data.as_shape(data.load("cifar10_subset", "train")[0][:N_OE], (28, 28, 1))
+    ),
+}
+oe_bpd = {name: bpd_of(pixelcnn, x) for name, x in oe_sets.items()}
+same = intervals.bootstrap_auroc(-oe_bpd["MNIST train"], -pixelcnn_bpd["MNIST"], seed=0)
+print(f"plain PixelCNN, MNIST-train (as positive) vs MNIST-test: AUROC {same.format(3)}")
+print(
+    "mean BPD: "
+    + ", ".join(
+        f"{name} {values.mean():.2f}"
+        for name, values in {
+            "FashionMNIST-test": pixelcnn_bpd["FashionMNIST"],
+            "MNIST-test": pixelcnn_bpd["MNIST"],
+            **oe_bpd,
+        }.items()
+    )
+)
+margin = zoo.OUTLIER_MARGIN_BPD  # the zoo's outlier-exposure margin, bits per dimension
+print(f"margin m = {margin} bits per dimension (zoo.OUTLIER_MARGIN_BPD)")
+active = {
+    name: float((margin + pixelcnn_bpd["FashionMNIST"][:, None] - values[None, :] > 0).mean())
+    for name, values in oe_bpd.items()
+}
+print(
+    "share of (FashionMNIST-test, outlier) pairs with an active hinge: "
+    + ", ".join(f"{name} {share:.3f}" for name, share in active.items())
+)
+oe_config = profile.outlier_exposure_train
+print(
+    f"the quick fine-tune draws {oe_config.n_steps} x {oe_config.batch_size} = {oe_config.n_steps * oe_config.batch_size} "
+    f"outlier images; MNIST-train holds {len(data.load('mnist', 'train')[0])}"
+)
+cifar_oe = zoo.get("pixelcnn", "fashion_mnist", profile, variant=zoo.Variant(outliers_from="cifar10_subset"))
+print(f"the chapter's outlier-exposed PixelCNN: {cifar_oe.provenance()}")
+exercise_seconds[5] = time.perf_counter() - start
+
+# %%
+# NBVAL_CHECK_OUTPUT
+finding("plain PixelCNN: MNIST-train vs MNIST-test interval includes 0.5", bool(not same.excludes(0.5)))
+sanity_check(  # a fact of the quick profile's configuration, not evidence
+    "the quick fine-tune draws fewer outlier images than MNIST-train holds",
+    bool(oe_config.n_steps * oe_config.batch_size < len(data.load("mnist", "train")[0])),
+)
+finding("MNIST as outliers: more than 95% of pairs have an active hinge", bool(active["MNIST train"] > 0.95))
+finding(
+    "CIFAR-10 as outliers: fewer than 5% of pairs have an active hinge",
+    bool(active["CIFAR-10 subset train (grayed, 28x28)"] < 0.05),
+)
+
+# %% [markdown]
+# **Answer.** The MNIST column would be meaningless because the outliers and the MNIST test set come
+# from one distribution: the plain PixelCNN cannot tell MNIST-train from MNIST-test (AUROC interval
+# around 0.5, printed), and the fine-tune cannot learn individual training digits either, since it
+# draws fewer outlier images than MNIST-train holds (printed), so what it learns to push up is the
+# distribution, MNIST-test included. A high MNIST AUROC would then only show that the fine-tune fitted
+# its own training outliers. And it would act: almost every (FashionMNIST, MNIST) pair violates the margin
+# (printed share), where the chapter's CIFAR-10 outliers leave the hinge almost always inactive,
+# consistent with the chapter's finding that that fine-tune changed nothing. So MNIST-as-outliers would be the *opposite* of the chapter's
+# no-op, a large change of the MNIST column, and exactly the change that proves nothing. The columns
+# that remain informative are the sets the fine-tune never saw (noise, constants, flips); measuring
+# them is the open part of this exercise (the 300-update fine-tune plus scoring 6 sets of the
+# chapter's 2000 images under the new model, a few CPU-minutes at 2 threads on an idle machine).
+#
+# **Issue 26** (item 5) asks for an outlier exposure that acts and for the active-hinge share; this
+# answer's check (b) is that share, computed with the zoo's margin, and stays valid.
+
+# %% [markdown]
+# ## Summary for the lecturer
+#
+# The table is printed by the next cell (its run times are this execution's). "Class" says whether
+# the exercise fits a seminar session with the committed models.
+
+# %%
+summary = [
+    (
+        1,
+        "half-and-half batches rejected almost always (mean between the sets'); a few digits, or digits plus noise, pass",
+        "yes: seconds of numpy once the BPDs exist; the k* derivation is a good board exercise",
+    ),
+    (
+        2,
+        "K = 1..3 only: AUROC grows with K but stays below 0.5; part of the growth is the (K-1)/K bias and a member's offset",
+        "take-home as set (two Glows to train); in class with K <= 3",
+    ),
+    (
+        3,
+        "noise ties every mu (AUROC 1), so the tie-break chooses; the choice changes, the MNIST AUROC not measurably",
+        "yes; re-run after issue 26 replaces the PixelCNN",
+    ),
+    (
+        4,
+        "zlib works like PNG; JPEG 2000 fails on MNIST (discounts it less than the Glow favours it); an ink count lifts MNIST, not constants",
+        "yes: seconds",
+    ),
+    (
+        5,
+        "meaningless because MNIST-train and -test are one distribution; the hinge would act on MNIST",
+        "the argument in class; the fine-tune take-home (minutes)",
+    ),
+]
+print(f"{'exercise':9s} {'seconds':>8s}  answer / class")
+for number, answer, suitable in summary:
+    print(f"{number:<9d} {exercise_seconds[number]:8.1f}  {answer}\n{'':19s}class: {suitable}")
+
+# %%
+chapter_footer()
