@@ -1343,8 +1343,9 @@ for name, value in inked_rank_correlation.items():
 #    bootstrap interval. Which digits' AUROCs differ from digit 1's beyond an interval of the difference? *Hint:
 #    `data.load_tensor("mnist", "test", n=..., seed=...)` with the chapter's `n` and seed returns the labels of the scored images; a difference needs its own interval: resample the FashionMNIST images and both digits' images together and recompute both AUROCs each time.*
 # 2. The VAE rates mid-grey below uniform noise. Does that survive a tighter bound? Score
-#    constant 128 and the noise images with K = 1, 16 and 128 importance samples (scoring only,
-#    under a minute of CPU). *Hint: `num_samples=` of `scores.bits_per_dim`; which way can a
+#    constant 128 (32 times: one image cannot be bootstrapped, its draws can) and 100 of the noise
+#    images with K = 1, 16 and 128 importance samples (scoring only, about 15 CPU-seconds; all 2000
+#    noise images at K = 128 take about 3 CPU-minutes). *Hint: `num_samples=` of `scores.bits_per_dim`; which way can a
 #    tighter bound move a BPD?*
 # 3. Write the ROC curve yourself, without scikit-learn, and check it against the figure's.
 #    *Hint: sort all scores, then take cumulative fractions of in-distribution and OOD images.*
@@ -1352,7 +1353,8 @@ for name, value in inked_rank_correlation.items():
 #    score again with the same seed. Is the BPD a gradual function of the ring's ink, or a cliff?
 #    *Hint: compare original, halved and cleared images under one noise draw.*
 # 5. Does the asymmetry of Figure 6 hold for the PixelCNN? Train it on MNIST and score both test
-#    sets (this trains: about 3 minutes of CPU on 2 threads at the `quick` budget). *Hint:
+#    sets (the `quick` model is committed with the book; training it afresh takes about 3 minutes on
+#    two idle cores). *Hint:
 #    `zoo.get("pixelcnn", "mnist", profile)`.*
 
 # %%
