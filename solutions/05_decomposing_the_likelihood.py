@@ -1109,7 +1109,7 @@ summary = [
     ),
     (
         3,
-        f"ActNorm log-scales + LU log-diagonals set it; training moved it {log_det_train[0].item() - fresh_log_det[0].item():+.0f} nats",
+        f"ActNorm log-scales + LU log-diagonals; trained value {log_det_train[0].item() - fresh_log_det[0].item():+.0f} nats from a fresh model's",
         "yes: gradient argument, good discussion",
     ),
     (
@@ -1138,7 +1138,7 @@ summary = [
     (
         9,
         "not answered: needs the input-independent-prior CV-Glow (training not committed)",
-        "take-home (CPU-minutes of training)",
+        "take-home: one training run (CPU-minutes idle, hours shared)",
     ),
     (
         10,
