@@ -26,6 +26,7 @@
 # %%
 import time
 
+import matplotlib.colors
 import matplotlib.pyplot as plt
 import numpy as np
 import scipy.special
@@ -453,7 +454,7 @@ for name, jacobian in glow_jacobians.items():
         f"rule of thumb from the error after 1 iteration ({first_err:.3f}): with s2/s1 {rule['s2/s1']}, with the first "
         f"singular value below 0.99 s1 ({below / s[0]:.4f} s1) {rule['first s_i below 0.99 s1']}"
     )
-fig, ax = plt.subplots(figsize=(7, 3.6))
+fig, ax = plt.subplots(figsize=(7, 4.4))
 for name, values in power.items():
     ax.semilogy(
         np.arange(1, N_ITERATIONS + 1), values["error"][1:], marker="o", markersize=2, label=f"{TITLES[name]} image"
@@ -464,7 +465,7 @@ ax.axvline(30, color="gray", linestyle="-", label="30 iterations (section 4)")
 ax.set_xlabel("power iterations k")
 ax.set_ylabel(r"$1 - \hat s_1^{(k)} / s_1$")
 ax.set_title("power iteration on the two full Jacobians (Glow on FashionMNIST)")
-ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2)
 fig.tight_layout()
 plots.show(fig)
 check_count = max(values["needed"] for values in power.values())
@@ -660,25 +661,26 @@ print(
     f"positions where the gap favours FashionMNIST (below 0): {int((gap_map < 0).sum())}, all in 'the rest': {bool(np.all(regions['the rest (MNIST mostly inked)'][gap_map < 0]))}"
 )
 fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+region_colours = matplotlib.colors.ListedColormap(["tab:orange", "tab:blue", "tab:gray"])
 panels = (
     (gap_map, "mean -log sigma, MNIST minus FashionMNIST\n(nats per position, split 1)", "RdBu_r", True),
     (mnist_background * fashion_cloth, "P(MNIST block blank) x P(FashionMNIST block inked)", "viridis", False),
-    (
-        np.select([regions[k] for k in regions], [0, 1, 2]),
-        "regions: 0 MNIST background + cloth, 1 frame, 2 rest",
-        "Set2",
-        False,
-    ),
+    (np.select(list(regions.values()), [0, 1, 2]), "the three regions of the table", region_colours, False),
 )
-for ax, (values, title, cmap, centred) in zip(axes, panels):
+for index, (ax, (values, title, cmap, centred)) in enumerate(zip(axes, panels)):
     limit = np.abs(values).max()
     image = ax.imshow(
-        np.kron(values, np.ones((2, 2))), cmap=cmap, vmin=-limit if centred else None, vmax=limit if centred else None
+        np.kron(values, np.ones((2, 2))),
+        cmap=cmap,
+        vmin=-limit if centred else (-0.5 if index == 2 else None),
+        vmax=limit if centred else (2.5 if index == 2 else None),
     )
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("pixel column")
     ax.set_ylabel("pixel row")
-    fig.colorbar(image, ax=ax, fraction=0.046)
+    colour_bar = fig.colorbar(image, ax=ax, fraction=0.046)
+    if index == 2:
+        colour_bar.set_ticks([0, 1, 2], labels=["MNIST blank,\ncloth", "frame", "rest"])
 fig.suptitle(f"CV-Glow on FashionMNIST: where split 1's prior-scale gap sits ({N_MAP_IMAGES} test images per set)")
 fig.tight_layout()
 plots.show(fig)
@@ -967,7 +969,7 @@ print(
     f"the smallest constant slack is {all_test_lower.min() - slack_constants.min():.0f} nats below the smallest test "
     f"lower bound; constants below that lower bound: {int((slack_constants < all_test_lower.min()).sum())} of 64"
 )
-fig, ax = plt.subplots(figsize=(7.5, 3.6))
+fig, ax = plt.subplots(figsize=(7.5, 4.4))
 ax.plot(grey_levels, slack_constants, marker="o", markersize=3, label="constant images (30 iterations)")
 for name, values in slack_test_lower.items():
     ax.axhline(
@@ -979,7 +981,7 @@ for name, values in slack_test_lower.items():
 ax.set_xlabel("grey level v of the constant image")
 ax.set_ylabel(r"$D \log L(x) - \log|\det|$ (nats)")
 ax.set_title("Glow on FashionMNIST: slack of the singular-value bound")
-ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28))
 fig.tight_layout()
 plots.show(fig)
 
