@@ -1146,7 +1146,7 @@ summary = [
     (
         10,
         f"black image closest: slack {slack_constants.min():.0f} nats, below every test image; still > 1000",
-        "take-home: 192 power iterations (tens of seconds)",
+        "take-home: power iteration on 192 images (tens of seconds)",
     ),
     (
         11,
