@@ -38,7 +38,8 @@ profile = chapter_header("Solutions · 00 · The data sets")
 #
 # *Repeat the per-pixel variance sums for the test splits, and for each MNIST digit on its own. Which
 # digit has the smallest total? Compare your ranking with the per-digit AUROC of the FashionMNIST
-# Glow: is the digit with the smallest variance sum the one the Glow finds most in-distribution?*
+# Glow, exercise 1 of [chapter 04](../chapters/04_the_phenomenon.ipynb): is the digit with the
+# smallest variance sum the one the Glow finds most in-distribution?*
 #
 # `stats.variance_sums` is Eq. 6's $\sum_d \sigma_d^2$ (pixels / 256). For the Glow's side we score
 # 600 FashionMNIST-test and 600 MNIST-test images (seed-0 subsets, seed-0 noise; about 12 s at one
@@ -156,10 +157,11 @@ plots.show(fig)
 # %% [markdown]
 # ## Exercise 2: MNIST's bounding boxes
 #
-# *For each MNIST training image find the smallest and largest row and column that carry ink and draw
-# the histogram of the boxes' heights and widths. Does the 20 × 20 box hold, and why does the
-# variance deficit reach further in than the box's edge? What would a model spend on pixels that
-# are always 0?*
+# *The ring plot puts MNIST's sign change at ring 7, not at the 4-pixel frame. Find, for each MNIST
+# training image, the smallest and largest row and column that carry ink, and draw the histogram of
+# the bounding boxes' heights and widths. Does the 20 × 20 box hold, and why does the variance deficit
+# reach further in than the box's edge? What would you expect a model to spend on pixels that are
+# always 0 (think of chapter 04's BPDs)?*
 #
 # `np.argmax` on a boolean array gives the first `True`; on the reversed array, the last.
 
@@ -207,8 +209,9 @@ plots.show(fig)
 # %% [markdown]
 # ## Exercise 3: the zero-versus-ink split per position
 #
-# *Which part of MNIST's per-pixel variance map is the share of images with ink at that position, and
-# which the spread of the ink values there?*
+# *Apply the zero-versus-ink split of the pooled variance to each pixel position: which part of
+# MNIST's per-pixel variance map is the share of images with ink at that position, and which the
+# spread of the ink values there?*
 #
 # With $I_d = [x_d > 0]$, $p_d = P(I_d)$, and $m_d$, $v_d$ the mean and variance of the ink values
 # (pixel / 256) at position $d$, the law of total variance gives, because $x_d = 0$ when $I_d = 0$,
@@ -264,8 +267,10 @@ plots.show(fig)
 # %% [markdown]
 # ## Exercise 4: the signs Eq. 6 predicts, and which assumptions each pair violates
 #
-# *Using the chapter's sums, write down the sign Eq. 6 predicts for each of the four directions, then
-# list which of the paper's assumptions (CV-Glow, equal means, second order) each pair violates.*
+# *Eq. 6 says a set whose variance sums are smaller gets the higher likelihood. Using this chapter's
+# sums, write down the sign Eq. 6 predicts for each of the four directions (FashionMNIST → MNIST,
+# MNIST → FashionMNIST, CIFAR-10 → SVHN, SVHN → CIFAR-10), then list which of the paper's assumptions
+# (CV-Glow, equal means, second order) each of the two pairs violates.*
 #
 # Eq. 6: under a CV-Glow, to second order around equal means, the set with the smaller variance sums
 # gets the higher log-likelihood. So for a model trained on A and scored on B the prediction is

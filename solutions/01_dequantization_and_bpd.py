@@ -39,8 +39,8 @@ D = 28 * 28
 # %% [markdown]
 # ## Exercise 1: the histogram trained on MNIST, scored on FashionMNIST
 #
-# *Score FashionMNIST-test with the histogram trained on MNIST. Is the preference symmetric, and how
-# does the answer compare with the paper's Figure 6?* The AUROC takes the training set's test split as
+# *Score FashionMNIST-test with the histogram trained on MNIST (section 4 scored MNIST-test with it).
+# Is the preference symmetric, and how does your answer compare with the paper's Figure 6?* The AUROC takes the training set's test split as
 # the positive class (higher score = more in-distribution; score = minus BPD), with a bootstrap
 # interval over images.
 
@@ -131,8 +131,8 @@ finding("the centre pixels alone separate the sets (AUROC interval above 0.9)", 
 # %% [markdown]
 # ## Exercise 2: one log-density in both conventions
 #
-# *A model reports $\log q(y) = 1000$ nats for a 28 × 28 image in the $[0, 1)$ convention. What is its
-# BPD, and what log-density would it report in the $[0, 256)$ convention?* Scaling $y$ by 256 divides
+# *A model reports $\log q(y) = 1000$ nats for a $28 \times 28$ image in the $[0, 1)$ convention. What
+# is its BPD, and what log-density would it report in the $[0, 256)$ convention?* Scaling $y$ by 256 divides
 # the density by $256^D$: $\log q_{256}(256y) = \log q(y) - D\log 256$, and the BPD is
 # $-\log q_{256}/(D\ln 2) = (D\log 256 - \log q(y))/(D \ln 2)$.
 #
@@ -161,9 +161,10 @@ finding("BPD of the 1000-nat image, to 2 decimals", round(bpd_answer, 2), 6.16)
 # %% [markdown]
 # ## Exercise 3: averaging logs or averaging densities over $K$ noise draws
 #
-# *Estimate the per-pixel Gaussian's BPD from $K$ = 1, 10 and 100 noise draws per image in two ways.
-# Which converges to the exact BPD, which to something else? How far below the exact value can a
-# single draw fall on one image?* For uniform dequantization $\mathbb{E}_u[q((x+u)/256)] = 256^D Q(x)$
+# *Estimate the per-pixel Gaussian's BPD from $K$ = 1, 10 and 100 noise draws per image in two ways:
+# averaging $\log q(y)$ over the draws, and taking the log of the average of $q(y)$. Which one
+# converges to the exact BPD of section 4, and which to something else? How far below the exact value
+# can a single draw fall on one image?* For uniform dequantization $\mathbb{E}_u[q((x+u)/256)] = 256^D Q(x)$
 # exactly, so the log of the average converges to $\log Q(x)$; the average of the logs converges to
 # $\mathbb{E}_u \log q$, which Jensen puts below $\log Q + D\log 256$: the dequantized bound
 # (`expected_dequantized_log_prob` gives it in closed form). 500 FashionMNIST-test images.
@@ -220,9 +221,9 @@ finding("a single draw can fall below the exact BPD", bool(single_below > 0))
 # %% [markdown]
 # ## Exercise 4: a zero-inflated per-pixel model
 #
-# *A point mass at 0 with the training frequency $f_d(0)$ and the Gaussian fitted to the non-zero values
-# only. Where does constant 0 land now against FashionMNIST-test, and what happens to the AUROC against
-# MNIST?* $Q_d(v) = f_d(0)[v=0] + (1 - f_d(0))\,G_d(v)$ with $G_d$ the Gaussian's bin masses renormalised
+# *Build a "zero-inflated" per-pixel model: a point mass at 0 with the training frequency $f_d(0)$,
+# and the per-pixel Gaussian fitted to the non-zero values only. Where does constant 0 land now,
+# against FashionMNIST-test, and what happens to the AUROC against MNIST?* $Q_d(v) = f_d(0)[v=0] + (1 - f_d(0))\,G_d(v)$ with $G_d$ the Gaussian's bin masses renormalised
 # over 1..255. We store the 256 log-probabilities per pixel in a `PixelHistogram`, which then scores
 # exactly. $f_d(0)$ is add-one smoothed, so a pixel that is never 0 (or always 0) keeps some mass on
 # the other part.
@@ -286,8 +287,8 @@ finding(
 # %% [markdown]
 # ## Exercise 5: the histogram's smoothing `alpha`
 #
-# *Vary `alpha` (0.01, 1, 100) and watch the AUROC on FashionMNIST against MNIST. Which images change
-# their BPD the most, and what do they have in common?* Each fit is the add-`alpha` table of the same
+# *Vary the histogram's smoothing `alpha` (0.01, 1, 100) and watch its AUROC on FashionMNIST against
+# MNIST. Which images change their BPD the most, and what do they have in common?* Each fit is the add-`alpha` table of the same
 # counts $n_{d,v}$, so we rebuild the three tables from the counts instead of refitting. For each
 # image we count its *rare pixels*:
 # positions whose value appeared fewer than 10 times there in the 60,000 training images.

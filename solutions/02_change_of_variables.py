@@ -36,8 +36,10 @@ rng = np.random.default_rng(0)
 # %% [markdown]
 # ## Exercise 1: when the Frobenius bound is an equality, and why no reverse bound exists
 #
-# *For which $J$ is $\log|\det J| \le \tfrac D2 \log(\|J\|_F^2/D)$ an equality? Show that for every $M$
-# there is a $2\times2$ matrix with $|\det J| = 1$ and $\|J\|_F^2 > M$.*
+# *Section 4's bound $\log|\det J| \le \tfrac D2 \log(\|J\|_F^2 / D)$: for which matrices $J$ is it an
+# equality? Show that no bound in the other direction exists: for every $M$ there is a $2 \times 2$
+# matrix with $|\det J| = 1$ and $\|J\|_F^2 > M$. What does that say about reading a large contractive
+# penalty at the data as evidence of a large volume term there?*
 #
 # With singular values $s_1, \dots, s_D$: $|\det J| = \prod_i s_i$ and $\|J\|_F^2 = \sum_i s_i^2$, so the
 # bound is the AM-GM inequality on the $s_i^2$, $(\prod_i s_i^2)^{1/D} \le \frac1D \sum_i s_i^2$, with
@@ -80,9 +82,11 @@ finding(
 # %% [markdown]
 # ## Exercise 2: the 1-D CV-Glow fitted to two bumps
 #
-# *Fit $f(x) = (x - m)/s$ by maximum likelihood to data half from $\mathcal N(-3, 0.5^2)$ and half from
-# $\mathcal N(3, 0.5^2)$. Which point gets the highest density, and how does it compare with a typical
-# training point's?* The model is $p(x) = \mathcal N((x-m)/s; 0, 1)/s$, a Gaussian, so the
+# *A 1-D flow with constant derivative, $f(x) = (x - m)/s$, is the 1-D CV-Glow. Fit it by maximum
+# likelihood to data drawn half from $\mathcal{N}(-3, 0.5^2)$ and half from $\mathcal{N}(3, 0.5^2)$.
+# Which point gets the highest density, and how does its density compare with that of a typical
+# training point? What does the answer say about reading a constant-volume flow's likelihood as
+# "closeness to the data"?* The model is $p(x) = \mathcal N((x-m)/s; 0, 1)/s$, a Gaussian, so the
 # maximum-likelihood $m$ and $s$ are the sample mean and standard deviation ($s^2 \approx 3^2 + 0.5^2$).
 
 # %%
@@ -118,8 +122,11 @@ finding("no training point lies within 1 of it", bool(np.mean(np.abs(x_data - m)
 # %% [markdown]
 # ## Exercise 3: the LU-parametrised 1×1 convolution
 #
-# *Express $\log|\det W|$ for $W = P L (U + \mathrm{diag}(s))$, count its cost against a dense `slogdet`,
-# and explain why the sign of $\det W$ cannot change in training.* $\det W = \det P \det L \det(U +
+# *Glow parametrises the 1×1 convolution's $C \times C$ matrix as $W = P\,L\,(U + \mathrm{diag}(s))$,
+# with $P$ a fixed permutation, $L$ lower-triangular with unit diagonal and $U$ strictly
+# upper-triangular. Express $\log|\det W|$ in the parameters, count its cost against a dense
+# `slogdet`, and explain why the sign of $\det W$ cannot change during training when $s$ is stored as
+# $\mathrm{sign}(s)\,e^{\log|s|}$ with the sign fixed.* $\det W = \det P \det L \det(U +
 # \mathrm{diag}\, s) = \pm 1 \cdot 1 \cdot \prod_c s_c$, since a triangular matrix's determinant is the
 # product of its diagonal. So $\log|\det W| = \sum_c \log|s_c|$: $O(C)$ against the $O(C^3)$ of an LU
 # factorisation. With $s_c = \mathrm{sign}_c\, e^{\log|s_c|}$ and the signs a fixed buffer,
@@ -158,7 +165,9 @@ with torch.no_grad():
 # %% [markdown]
 # ## Exercise 4: two affine couplings with the same split are one
 #
-# *Compose two affine couplings that both keep $x_a$. Show that the result is a single affine coupling.*
+# *Compose two affine couplings that split the channels the same way (both keep $x_a$). Show that the
+# result is again a single affine coupling, so stacking such steps alone never lets $x_b$ influence
+# $x_a$'s image; say which layer of a Glow step prevents this.*
 # Our coupling maps $y_b = (x_b + t_1(x_a))\,\sigma_1(x_a)$ and leaves $y_a = x_a$; the second one
 # receives $y_a = x_a$ as its conditioning half, so $z_b = (y_b + t_2(x_a))\,\sigma_2(x_a) = (x_b + t(x_a))\,
 # \sigma(x_a)$ with $\sigma = \sigma_1\sigma_2$ and $t = t_1 + t_2/\sigma_1$: one coupling, and $z_a = x_a$
@@ -214,9 +223,10 @@ finding("the composition is affine in x_b for fixed x_a (error below 1e-5)", boo
 # %% [markdown]
 # ## Exercise 5: Proposition 1, with and without $f(\mu_x) = \mu_z$
 #
-# *Prove $P(\|f(x) - \mu_z\| \ge \delta) \le L^2\sigma_x^2/\delta^2$ for an $L$-Lipschitz $f$, first with
-# $f(\mu_x) = \mu_z$, then with $\mu_z = \mathbb E f(x)$. Which is the tighter statement, and is that true
-# for every $f$?* ($\sigma_x^2 = \mathbb E\|x - \mu_x\|^2$.)
+# *Prove Proposition 1, $P(\|f(x) - \mu_z\| \ge \delta) \le L^2\sigma_x^2/\delta^2$ for an
+# $L$-Lipschitz $f$, first with the paper's assumption $f(\mu_x) = \mu_z$, then with
+# $\mu_z = \mathbb{E} f(x)$ and no assumption. Which of the two versions is the tighter statement, and
+# is that true for every $f$?* ($\sigma_x^2 = \mathbb E\|x - \mu_x\|^2$.)
 #
 # *First version.* Markov's inequality on the squared distance:
 # $P(\|f(x) - \mu_z\| \ge \delta) = P(\|f(x) - \mu_z\|^2 \ge \delta^2) \le \mathbb E\|f(x) - f(\mu_x)\|^2/\delta^2
@@ -282,9 +292,9 @@ sanity_check(  # a theorem: this can fail only through a bug in the code above, 
 # %% [markdown]
 # ## Exercise 6: $|\det J| \le \|J\|_F$, footnote 3
 #
-# *For $J = tI$ in $D$ dimensions find $t^*(D)$ above which $|\det J| > \|J\|_F$, and show that
-# $|\det J| \le \|J\|_F$ holds for every $J$ with $s_{\max}(J) \le 1$. How far is the trained 2-D flow
-# from satisfying it?* $t^D > t\sqrt D \iff t > t^*(D) = D^{1/(2(D-1))}$. With $s_{\max} \le 1$:
+# *For $J = tI$ in $D$ dimensions, find the $t^*(D)$ above which $|\det J| > \|J\|_F$, and show that
+# $|\det J| \le \|J\|_F$ does hold for every $J$ with $s_{\max}(J) \le 1$. Using the medians printed
+# in section 5, how far is the trained 2-D flow from satisfying it?* $t^D > t\sqrt D \iff t > t^*(D) = D^{1/(2(D-1))}$. With $s_{\max} \le 1$:
 # $|\det J| = \prod_i s_i \le s_{\max} \le (\sum_i s_i^2)^{1/2} = \|J\|_F$.
 
 # %%

@@ -42,8 +42,8 @@ model = glow_fashion.model
 # %% [markdown]
 # ## Exercise 1: the parameters of one flow step
 #
-# *Count the parameters of one flow step with $C$ channels and hidden width $h$ and compare with
-# `sum(p.numel() ...)`.* Layer by layer, with $C_a = \lfloor C/2 \rfloor$ kept and $C_b = C - C_a$
+# *Count the parameters of one flow step with $C$ channels and hidden width $h$, and compare with
+# `sum(p.numel() for p in step.parameters())`.* Layer by layer, with $C_a = \lfloor C/2 \rfloor$ kept and $C_b = C - C_a$
 # transformed channels:
 #
 # - ActNorm: a bias and a log-scale per channel, $2C$;
@@ -90,8 +90,9 @@ finding("the flow steps hold more than 95% of the quick Glow's parameters", bool
 # %% [markdown]
 # ## Exercise 2: cooler samples, scored by the model itself
 #
-# *Draw samples at $T = 0.5$ and score the samples at each temperature with the model. Does a cooler
-# sample get a lower BPD than FashionMNIST-test?* 64 samples per temperature (seeded), converted to
+# *Draw samples at $T = 0.5$ and add them to the Samples section's brightness-matched measures; then
+# score the samples at each temperature with the model itself. Does a cooler sample get a lower BPD
+# than FashionMNIST-test?* 64 samples per temperature (seeded), converted to
 # uint8 as the chapter's `draw_samples` does, in NCHW for `scores.bits_per_dim`; 500 FashionMNIST-test
 # images for comparison.
 
@@ -156,8 +157,9 @@ finding(
 # %% [markdown]
 # ## Exercise 3: thirty updates at the peak learning rate, with and without warm-up
 #
-# *Run 30 updates of the `quick` architecture at the peak learning rate with and without a 200-update
-# warm-up; record the batch BPD and the gradient norm.* The same initial weights, batches and noise in
+# *Is Glow prone to NaNs without a warm-up? Run 30 updates of the `quick` architecture at the
+# profile's peak learning rate with and without a 200-update warm-up, and record the batch BPD and the
+# gradient norm of every update.* The same initial weights, batches and noise in
 # both runs. **Reduced:** the cell runs the first 12 of the 30 updates. One update of the `quick`
 # Glow costs about 0.7 s at one thread, so 30 updates for both runs would take about 45 s, which the
 # four solution notebooks' CI budget (120 s together) cannot spare; 12 take well under half of that
@@ -232,7 +234,7 @@ finding(
 # %% [markdown]
 # ## Exercise 4: no learning-rate decay
 #
-# *Train the same Glow without the decay and compare the test BPD.* **Not run here.** The exercise as
+# *Train the same Glow without the learning-rate decay and compare the test BPD, mean and median.* **Not run here.** The exercise as
 # set retrains the `quick` Glow (7000 updates, about 12 CPU-minutes at one thread, with
 # `OOD_MODEL_WRITE_DIR` pointing to a scratch folder), far more than a solution run in CI can spend.
 # A stand-in small enough to fit (an earlier version of this solution trained a tiny Glow for 120
@@ -271,8 +273,8 @@ sanity_check(  # by construction of the schedule: a code sanity check, not evide
 # %% [markdown]
 # ## Exercise 5: eight noise draws, combined towards the discrete BPD
 #
-# *Score MNIST test images with 8 noise seeds and combine the draws per image so that the estimate
-# approaches the discrete BPD from above.* $\log\mathbb E_u[q]$ is $\log Q(x)$ exactly (the integral of
+# *One noise draw gives an upper bound's estimate. Score 500 MNIST test images with 8 noise seeds and
+# combine the draws per image so that the estimate approaches the discrete BPD from above.* $\log\mathbb E_u[q]$ is $\log Q(x)$ exactly (the integral of
 # the density over the pixel bin), $\mathbb E_u[\log q] \le \log Q$ by Jensen, and the log-mean-exp of
 # $K$ draws has $\mathbb E \le \log Q$ too but rises towards it as $K$ grows. So combine
 # $\log\frac1K\sum_k q(y_k)$, not the mean of the logs. **Reduced:** 150 of the exercise's 500
@@ -318,7 +320,7 @@ finding("the mean 8-draw correction is below 0.1 bits/dim", bool(correction.mean
 # %% [markdown]
 # ## Exercise 6: why $D \log 256$ is added per image
 #
-# *Why must the $D\log 256$ term be added per image, not per batch?* Per image,
+# *Why must the $D \log 256$ term be added per image, not per batch?* Per image,
 # $\mathrm{BPD}_i = (-\log q(y_i) + D\log 256)/(D\ln 2)$ and the batch mean is
 # $\frac1N\sum_i \mathrm{BPD}_i = \frac{-\frac1N\sum_i \log q(y_i) + D\log 256}{D\ln 2}$. Adding the term once
 # to the *sum* of the batch's log-densities and dividing by $N$ gives $D\log 256/N$ instead, a

@@ -159,8 +159,8 @@ elapsed[1] = (time.perf_counter() - start[0], time.process_time() - start[1])
 # ## Exercise 2: section 2's per-step plot for the Glow trained on MNIST
 #
 # *Predict what section 2's per-step plot looks like for the Glow trained on MNIST: which level's
-# couplings carry the gap between MNIST and FashionMNIST there, and with which sign? Run it and compare
-# with your prediction.*
+# couplings carry the gap between MNIST and FashionMNIST there, and with which sign? Run it (a
+# one-line change) and compare with your prediction.*
 #
 # **Prediction, before running.** Section 1's table for Glow(MNIST) shows the volume term favouring
 # its own training set, MNIST, by about 1500 nats (the medians' gap interval lies far below zero). The
@@ -266,8 +266,9 @@ elapsed[2] = (time.perf_counter() - start[0], time.process_time() - start[1])
 # %% [markdown]
 # ## Exercise 3: what sets CV-Glow's constant volume, and can training change it?
 #
-# *CV-Glow's volume term is the same for every input, but it is not zero. Which parameters set it, and
-# can maximum likelihood change it during training even though it cannot tell images apart?*
+# *CV-Glow's volume term is the same for every input, but it is not zero (section 3). Which parameters
+# set it, and can maximum likelihood change it during training even though it cannot tell images
+# apart?*
 #
 # **Which parameters.** The flow is: a shift by $-\tfrac12$ (log-determinant 0), then per level a squeeze
 # (a permutation, 0), $K$ steps of ActNorm, 1×1 convolution and additive coupling (0, exercise 1), and a
@@ -521,8 +522,8 @@ elapsed[4] = (time.perf_counter() - start[0], time.process_time() - start[1])
 # %% [markdown]
 # ## Exercise 5: how often does a sample land near the mode?
 #
-# *In the typical-set cell, compute the probability that a sample lands within radius $\sqrt D/2$ of the
-# mode.*
+# *In the typical-set cell, compute the probability that a sample lands within radius $\sqrt{D}/2$ of
+# the mode.*
 #
 # For $z \sim \mathcal N(0, I_D)$, $\|z\|^2 \sim \chi^2_D$, so
 # $P(\|z\| \le \sqrt D/2) = P(\chi^2_D \le D/4) = F_{\chi^2_D}(D/4)$, with $D = 784$: $F(196)$. The number
@@ -581,7 +582,8 @@ elapsed[5] = (time.perf_counter() - start[0], time.process_time() - start[1])
 # %% [markdown]
 # ## Exercise 6: where in the image CV-Glow's prior-scale gap sits
 #
-# *Average $-\log\sigma(h)$ of split 1 per latent position over each test set and map the
+# *Section 3 books CV-Glow's split-prior scale as volume, but not *where in the image* that volume's
+# gap sits. Average $-\log\sigma(h)$ of split 1 per latent position over each test set and map the
 # MNIST-minus-FashionMNIST difference onto the image grid: is the gap spread evenly, or concentrated
 # where MNIST has background and FashionMNIST has cloth?*
 #
@@ -787,9 +789,9 @@ elapsed[7] = (time.perf_counter() - start[0], time.process_time() - start[1])
 # %% [markdown]
 # ## Exercise 8: Proposition 1 for our Glow
 #
-# *Evaluate the paper's Proposition 1 (a Chebyshev-type bound on how far $f(x)$ strays from its mean)
-# for our Glow, with $L$ from section 4 and $\sigma_x^2$ from the test images. Is the bound informative
-# for a $\delta$ of a few latent units?*
+# *Evaluate the paper's Proposition 1 (Appendix C: a Chebyshev-type bound on how far $f(x)$ strays
+# from its mean) for our Glow, with $L$ from section 4 and $\sigma_x^2$ from the test images. Is the
+# bound informative for a $\delta$ of a few latent units?*
 #
 # The statement (chapter 02's exercise 5 proves it): for an $L$-Lipschitz $f$ and
 # $\sigma_x^2 = \mathbb E\|x - \mu_x\|^2$, $P(\|f(x) - \mathbb E f(x)\| \ge \delta) \le L^2\sigma_x^2/\delta^2$.
@@ -907,9 +909,9 @@ elapsed[8] = (time.perf_counter() - start[0], time.process_time() - start[1])
 # %% [markdown]
 # ## Exercise 10: does any input come closer to the singular-value bound?
 #
-# *Section 4 evaluates the Eq. 7 bound on test images only. Compute the slack $D\log L(x) - \log|\det|$
-# for the 64 constant images of section 3 under the Glow and compare its smallest value with the test
-# images'.*
+# *Section 4 evaluates the Eq. 7 bound on test images only. Does any input the chapter scores come
+# closer to it? Compute the slack $D\log L(x) - \log|\det|$ for the 64 constant images of section 3
+# under the Glow and compare its smallest value with the test images'.*
 #
 # The 64 constants (grey levels 0, 4, ..., 252), dequantized with the noise section 3 scored them with,
 # get section 4's treatment with fewer iterations: power iteration for $L(x)$, and the model's
@@ -1026,9 +1028,9 @@ elapsed[10] = (time.perf_counter() - start[0], time.process_time() - start[1])
 # %% [markdown]
 # ## Exercise 11: is the Hadamard slack constant for CV-Glow too?
 #
-# *CV-Glow's $\log|\det|$ is the same number for every input. Is the slack of the Hadamard bound,
-# $\sum_j\log\|Je_j\| - \log|\det J|$, the same too? Compute it for CV-Glow at one FashionMNIST and one
-# MNIST test image, and say which Jacobian is further from having orthogonal columns.*
+# *CV-Glow's $\log|\det|$ is the same number for every input (section 3). Is the slack of the Hadamard
+# bound, $\sum_j\log\|Je_j\| - \log|\det J|$, the same too? Compute it for CV-Glow at one FashionMNIST
+# and one MNIST test image, and say which Jacobian is further from having orthogonal columns.*
 #
 # Hadamard's inequality $|\det J| \le \prod_j\|Je_j\|$ is an equality exactly when the columns are
 # orthogonal, so the slack $\sum_j\log\|Je_j\| - \log|\det J| \ge 0$ measures how far they are from it

@@ -209,8 +209,8 @@ finding(
 # %% [markdown]
 # ## Exercise 2: the graying controls on the training subset
 #
-# *The two graying controls on the training subset: copy one channel, and shrink to graying's variance.
-# Does the model's growing train-test gap change which factor wins?*
+# *The two graying controls on the *training* subset: copy one channel, and shrink to graying's
+# variance. Does the model's growing train-test gap change which factor wins?*
 #
 # The same variants as the chapter on 200 random training images and, for the comparison, 200 random
 # test images (not the chapter's 1000, to keep the notebook short): grayed, copy blue (the copy that
@@ -326,9 +326,9 @@ finding(
 # %% [markdown]
 # ## Exercise 3: a desaturation sweep
 #
-# *Amounts $a$ from 0 to 1, each with its summed variance, its channel difference and its mean BPD drop.
-# Predict the shape of the drop against the variance sum, and against the channel difference, before you
-# measure.*
+# *A desaturation sweep: amounts $a$ from 0 to 1, each with its summed variance, its channel
+# difference and its mean BPD drop. Predict the shape of the drop against the variance sum, and
+# against the channel difference, before you measure.*
 #
 # **Prediction.** With $\ell$ the luma and $x_a = \ell + (1-a)(x - \ell)$ (before rounding), each pixel's
 # channel difference is $(1-a)$ times the colour image's, so the channel difference falls *linearly* in
@@ -446,14 +446,16 @@ finding(
 # %% [markdown]
 # ## Exercise 4: Eq. 6 for the shrinking arms, predicted and measured
 #
-# *Predict with the closed form, and with the autograd weights, how MNIST's likelihood changes when its
-# foreground is shrunk to $t = 0.5$ with its mean kept, then compare with the measured change. Then the
-# arm toward the set's mean, adding the first-order term $g^\top(\mu_\mathrm{shrunk} - \mu)$.*
+# *Eq. 6 for an intervention we *can* measure: predict with the closed form, and with the autograd
+# weights, how MNIST's likelihood changes when its foreground is shrunk to $t = 0.5$ *with its mean
+# kept*, then compare with the measured change. Then do the same for the arm toward the set's mean,
+# which moves the mean: Eq. 6 assumes equal means, so add the first-order term
+# $g^\top(\mu_\mathrm{shrunk} - \mu)$.*
 #
-# **Where to expand.** The hint points to the chapter's weights, taken at the FashionMNIST-test mean
-# $x_0$. The comparison here is MNIST against shrunk MNIST, so Eq. 6's shared mean is MNIST's: we
-# expand at $\mu$, the expected dequantized image of the MNIST images used, $(\bar x + \tfrac12)/256$,
-# and print the closed form at the chapter's $x_0$ beside it. With $w_d = -\partial^2\log p/\partial
+# **Where to expand.** At MNIST's mean, as the hint says: the comparison here is MNIST against shrunk
+# MNIST, so Eq. 6's shared mean is MNIST's. We expand at $\mu$, the expected dequantized image of the
+# MNIST images used, $(\bar x + \tfrac12)/256$, and print the closed form at the chapter's weights'
+# point, the FashionMNIST-test mean $x_0$, beside it. With $w_d = -\partial^2\log p/\partial
 # x_d^2$ at $\mu$ (closed form, or autograd's Hessian diagonal) and $g = \nabla\log p(\mu)$,
 #
 # $$\mathbb{E}_\mathrm{shrunk}[\log p] - \mathbb{E}[\log p] \approx g^\top(\mu_\mathrm{shrunk} - \mu)
@@ -632,9 +634,9 @@ finding(
 # %% [markdown]
 # ## Exercise 6: mixing noise into test images, term by term
 #
-# *Mix each noise image with a test image, $x_\lambda = (1-\lambda)x_\mathrm{test} + \lambda x_\mathrm{noise}$
-# (rounded), and follow each term of `log_prob_terms` as $\lambda$ grows. Which term grows first, and how
-# fast: linearly or quadratically in $\lambda$?*
+# *Where does the first split's prior stop extrapolating gently? Mix each noise image with a test
+# image, $x_\lambda = (1 - \lambda)\,x_\mathrm{test} + \lambda\,x_\mathrm{noise}$ (rounded), and
+# follow each term of `log_prob_terms` as $\lambda$ grows.*
 #
 # The first 64 test images, each paired with one of 64 uniform-noise images (seed 0, the chapter's
 # recipe), ten values of $\lambda$, the same dequantization noise at every $\lambda$. For each term, its
@@ -775,9 +777,9 @@ finding(
 # %% [markdown]
 # ## Exercise 7: darker strokes with each pixel's variance kept
 #
-# *Darken MNIST's strokes while keeping each pixel's variance, for example by moving the stroke values
-# down and spreading them apart (inside 1..255), and score it like the other arms. Does the darker mean
-# still raise the likelihood?*
+# *The missing shrinking control: darken MNIST's strokes while keeping each pixel's variance, for
+# example by moving the stroke values down and spreading them apart (inside 1..255), and score it like
+# the other arms. Does the darker mean still raise the likelihood?*
 #
 # **Construction.** At pixel $d$ let $p_d$ be the share of images inked there, $\bar x^{\mathrm{fg}}_d$ and
 # $v_d$ the mean and variance of the inked values. The per-pixel variance over all images (zeros
