@@ -1340,7 +1340,8 @@ for name, value in inked_rank_correlation.items():
 # ## Exercises
 #
 # 1. Compute the AUROC of the FashionMNIST Glow separately for each MNIST digit, with a
-#    bootstrap interval. Which digits' AUROCs differ from digit 1's beyond an interval of the difference? *Hint:
+#    bootstrap interval. Which pairs of digits are separated beyond an interval of their difference,
+#    and does the digits' order follow how much ink they carry? *Hint:
 #    `data.load_tensor("mnist", "test", n=..., seed=...)` with the chapter's `n` and seed returns the labels of the scored images; a difference needs its own interval: resample the FashionMNIST images and both digits' images together and recompute both AUROCs each time.*
 # 2. The VAE rates mid-grey below uniform noise. Does that survive a tighter bound? Score
 #    constant 128 (32 times: one image cannot be bootstrapped, its draws can) and 100 of the noise
