@@ -391,6 +391,12 @@ def train(
         with torch.no_grad():
             first_loss = model.bits_per_dim(batch_for(0), generator=noise_for(0)).mean().item()
         evaluate(first_loss)
+    elif bits_per_dim.active and step < config.n_steps:
+        # A resumed run: let data-dependent layers see their (already restored) initialisation in an eager
+        # pass first, as a fresh run's first pass does, so the compiled graphs are the same ones in both
+        # (otherwise the first compiled update traces ActNorm's check, fuses differently and rounds differently).
+        with torch.no_grad():
+            model.bits_per_dim(batch_for(step), generator=noise_for(step))
     if world_size > 1:  # after ActNorm's initialisation, which every rank did on the same global batch
         device_ids = [device.index] if device.type == "cuda" else None
         distributed_model = DistributedDataParallel(BitsPerDim(model), device_ids=device_ids)

@@ -102,12 +102,19 @@ def test_compiled_loss_and_gradients_equal_eager_ones_to_float_tolerance(family:
     assert compiled.active, "compilation failed (see the log line)"
     assert compiled_loss.dtype == torch.float32
     assert compiled_loss.item() == pytest.approx(eager_loss.item(), rel=1e-5)
+    # Reordered float32 sums: each gradient tensor agrees to 1e-3 of its largest entry (measured with
+    # TorchInductor: at most about 1.2e-4), the whole gradient to 1e-4 in relative L2 norm.
+    eager_grads, compiled_grads = [], []
     for (name, parameter), twin_parameter in zip(model.named_parameters(), twin.parameters(), strict=True):
         if parameter.grad is None:
             assert twin_parameter.grad is None, name
             continue
         scale = parameter.grad.abs().max().item() + 1e-12
-        assert torch.allclose(twin_parameter.grad, parameter.grad, rtol=1e-4, atol=1e-5 * scale), name
+        assert (twin_parameter.grad - parameter.grad).abs().max().item() <= 1e-3 * scale, name
+        eager_grads.append(parameter.grad.flatten())
+        compiled_grads.append(twin_parameter.grad.flatten())
+    eager_grad, compiled_grad = torch.cat(eager_grads), torch.cat(compiled_grads)
+    assert (compiled_grad - eager_grad).norm() <= 1e-4 * eager_grad.norm()
 
 
 def interrupt_at(monkeypatch: pytest.MonkeyPatch, update: int) -> None:
