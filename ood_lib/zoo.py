@@ -41,7 +41,7 @@ from .outlier_exposure import OutlierExposure
 from .paths import model_search_dirs, model_write_dir
 from .pixelcnn import PixelCNN
 from .profile import Profile, TrainConfig, get_profile
-from .run_config import config_differences, read_run_config, run_config
+from .run_config import config_differences, read_run_config, run_config, train_identity
 from .train import train
 from .training_lock import ModelDirNotWritableError, one_trainer  # noqa: F401 (raised by get)
 from .vae import VAE
@@ -178,7 +178,7 @@ def _zoo_config(model_name: str, model: nn.Module, train_set: str, train_config:
         "model_name": model_name,
         "model_class": type(model).__name__,
         "model": model.config,
-        "train": dataclasses.asdict(train_config),
+        "train": train_identity(train_config),  # without ``compile``
         "data": {"train_set": train_set, "ood_eval_set": _ood_partner_on_disk(train_set)},
     }
     if variant.perturbation_rate:
