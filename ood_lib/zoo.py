@@ -59,14 +59,20 @@ OOD_PARTNERS = {
 OUTLIER_MARGIN_BPD = 1.0
 OUTLIER_WEIGHT = 1.0
 
-# Builds an untrained model for images of shape (H, W, C) at a profile's size.
-ModelBuilder = Callable[[Profile, tuple[int, int, int]], nn.Module]
+# Builds an untrained model for images of shape (H, W, C) at a profile's size; keyword options
+# (only the Glow builders take any) come from the variant.
+ModelBuilder = Callable[..., nn.Module]
+
+# The model names whose builder takes ``input_independent_split_prior``.
+GLOW_MODELS = ("glow", "cv_glow")
 
 
 def _glow_builder(coupling: str | None) -> ModelBuilder:
     """Glow at the profile's size; ``coupling`` overrides the profile's coupling (None keeps it)."""
 
-    def build(profile: Profile, image_shape_hwc: tuple[int, int, int]) -> nn.Module:
+    def build(
+        profile: Profile, image_shape_hwc: tuple[int, int, int], input_independent_split_prior: bool = False
+    ) -> nn.Module:
         architecture = profile.glow(image_shape_hwc)
         height, width, channels = image_shape_hwc
         return Glow(
@@ -75,6 +81,7 @@ def _glow_builder(coupling: str | None) -> ModelBuilder:
             steps=architecture.steps,
             hidden=architecture.hidden,
             coupling=coupling or architecture.coupling,
+            input_dependent_split_prior=not input_independent_split_prior,
         )
 
     return build
@@ -145,6 +152,8 @@ class Variant:
     perturbation_rate: float = 0.0
     outliers_from: str | None = None
     bf16: bool = False  # bfloat16 autocast in training (``ood_lib.train.train``); a model of its own
+    # Glow / CV-Glow only: split priors with a learned mean and log-std per position, not a function of the kept half
+    input_independent_split_prior: bool = False
 
     def suffix(self) -> str:
         """File-name suffix; empty for the plain model."""
@@ -152,6 +161,7 @@ class Variant:
         parts.append(f"_perturbed{self.perturbation_rate:g}" if self.perturbation_rate else "")
         parts.append(f"_oe-{self.outliers_from}" if self.outliers_from else "")
         parts.append("_bf16" if self.bf16 else "")
+        parts.append("_constsplit" if self.input_independent_split_prior else "")
         return "".join(parts)
 
 
@@ -240,16 +250,21 @@ def wanted(model_name: str, train_set: str, profile: Profile | None = None, vari
         raise ValueError(
             f"Unknown outlier data set {variant.outliers_from!r}. Valid data sets: {', '.join(data.SPECS)}."
         )
+    if variant.input_independent_split_prior and model_name not in GLOW_MODELS:
+        raise ValueError(
+            f"input_independent_split_prior is a Glow option; {model_name!r} is not one of {', '.join(GLOW_MODELS)}."
+        )
     profile = profile or get_profile()
     image_shape = data.SPECS[train_set].shape
     build, training_family = MODEL_BUILDERS[model_name]
+    options = {"input_independent_split_prior": True} if variant.input_independent_split_prior else {}
     base_config = (
         profile.outlier_exposure_train if variant.outliers_from else profile.train(image_shape, training_family)
     )
     train_config = dataclasses.replace(base_config, seed=base_config.seed + variant.seed)
     with torch.random.fork_rng(devices=[]):  # the same initial weights every time, global RNG untouched
         torch.manual_seed(train_config.seed)
-        model = build(profile, image_shape)
+        model = build(profile, image_shape, **options)
     config = _zoo_config(model_name, model, train_set, train_config, variant)
     return Wanted(model_name, train_set, profile, variant, model, config, train_config)
 
