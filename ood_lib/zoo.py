@@ -277,6 +277,7 @@ def train_command(target: Wanted) -> str:
     parts += ["--perturbation-rate", f"{variant.perturbation_rate:g}"] if variant.perturbation_rate else []
     parts += ["--outliers-from", variant.outliers_from] if variant.outliers_from else []
     parts += ["--bf16"] if variant.bf16 else []
+    parts += ["--input-independent-split-prior"] if variant.input_independent_split_prior else []
     return " ".join(parts)
 
 
@@ -322,8 +323,8 @@ def _not_trained(target: Wanted, stale: list[Path]) -> ModelNotTrainedError:
         searched = ", ".join(str(directory / target.profile.name) for directory in model_search_dirs())
         what = f"The model file {target.path.name} is missing (looked in {searched})"
     return ModelNotTrainedError(
-        f"{what}, and OOD_TRAIN=never forbids training it here. Train it with `{train_command(target)}` "
-        "(or unset OOD_TRAIN to let the zoo train it), or receive it from a model archive: "
+        f"{what}, and OOD_TRAIN=never forbids training it here. Train it with "
+        f"`OOD_TRAIN=missing {train_command(target)}` (or set OOD_TRAIN=missing to let the zoo train it), or receive it from a model archive: "
         "`python -m ood_lib.model_archive unpack ARCHIVE`."
     )
 
