@@ -324,7 +324,8 @@ def _not_trained(target: Wanted, stale: list[Path]) -> ModelNotTrainedError:
         what = f"The model file {target.path.name} is missing (looked in {searched})"
     return ModelNotTrainedError(
         f"{what}, and OOD_TRAIN=never forbids training it here. Train it with "
-        f"`OOD_TRAIN=missing {train_command(target)}` (or set OOD_TRAIN=missing to let the zoo train it), or receive it from a model archive: "
+        f"`OOD_TRAIN=missing {train_command(target)}` (or set OOD_TRAIN=missing to let the zoo train it), "
+        "or receive it from a model archive: "
         "`python -m ood_lib.model_archive unpack ARCHIVE`."
     )
 
