@@ -1712,17 +1712,20 @@ finding(
 #    strays from its mean) for our Glow, with $L$ from section 4 and $\sigma_x^2$ from the test
 #    images. Is the bound informative for a $\delta$ of a few latent units? *Hint: work out the
 #    units of each factor before plugging numbers in.*
-# 9. **The missing control.** Train a CV-Glow whose split priors are learned but do not depend
-#    on the input (a learned mean and log-scale per latent, as the top prior has), with the
-#    same budget, and redo section 3's table and section 1's split for it. Does MNIST still get
-#    the lower BPD? Which part of $\log p(z)$ now carries the gap? *Hint: about 12 min of CPU
-#    at the `quick` budget (the estimate printed in section 3); the split prior's parameters
-#    come from `Split.prior_params`.*
+# 9. **The missing control.** A CV-Glow whose split priors are learned but do not depend on the
+#    input (a learned mean and log-scale per latent, as the top prior has), trained with the same
+#    budget, comes with the book: `zoo.get("cv_glow", "fashion_mnist", profile,
+#    variant=zoo.Variant(input_independent_split_prior=True))` (training it afresh costs about one
+#    CV-Glow training run, whose time section 3 prints). Redo section 3's table and section 1's
+#    split for it. Does MNIST still get the lower BPD? Which part of $\log p(z)$ now carries the
+#    gap? *Hint: the split prior's parameters come from `Split.prior_params`; before comparing the
+#    two models' gaps, compare how well each fits FashionMNIST.*
 # 10. Section 4 evaluates the Eq. 7 bound on test images only. Does any input the chapter
 #    scores come closer to it? Compute the slack $D\log L(x) - \log|\det|$ for the 64 constant
 #    images of section 3 under the Glow and compare its smallest value with the test images'.
-#    *Hint: `largest_singular_value` takes any batch of dequantized images; think about which
-#    of the two terms section 5 already shows to be large for constants.*
+#    *Hint: `largest_singular_value` takes any batch of dequantized images (64 power-iteration
+#    runs cost about half a minute of CPU); think about which of the two terms section 5 already
+#    shows to be large for constants.*
 # 11. CV-Glow's $\log|\det|$ is the same number for every input (section 3). Is the slack of the
 #    Hadamard bound, $\sum_j\log\|Je_j\| - \log|\det J|$, the same too? Compute it for CV-Glow
 #    at one FashionMNIST and one MNIST test image, and say which Jacobian is further from

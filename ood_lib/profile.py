@@ -49,6 +49,9 @@ class TrainConfig:
     n_eval: int  # examples per data set in the periodic evaluation
     seed: int = 0
     decay_fraction: float = 0.0  # the learning rate falls linearly to 0 over this last fraction of n_steps
+    # torch.compile the training loss (``ood_lib.train``): True/False, or None = $OOD_COMPILE (default off).
+    # How a run computes, not what it computes: never part of a model's or checkpoint's identity.
+    compile: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,19 @@ def data_fingerprint(x_uint8: torch.Tensor) -> dict:
     return {"shape": list(x_uint8.shape), "sha1": digest}
 
 
+# TrainConfig fields that choose how a run computes, not what: left out of every identity (checkpoints, the zoo).
+RUNTIME_FIELDS = ("compile",)
+
+
+def train_identity(config: TrainConfig) -> dict:
+    """``config`` as a dict without :data:`RUNTIME_FIELDS`: what identifies a run's training budget.
+
+    So switching ``compile`` neither makes a cached model stale nor refuses a checkpoint (a run
+    may resume in the other mode; it is then equal to float tolerance, not bit for bit).
+    """
+    return {key: value for key, value in dataclasses.asdict(config).items() if key not in RUNTIME_FIELDS}
+
+
 def run_config(
     model: nn.Module,
     x_train: torch.Tensor,
@@ -41,7 +54,7 @@ def run_config(
     description = {
         "model_class": type(model).__name__,
         "model": model.config,
-        "train": dataclasses.asdict(config),
+        "train": train_identity(config),
         "data": data_fingerprint(x_train),
         "eval_data": {name: data_fingerprint(x) for name, x in sorted((eval_sets or {}).items())},
     }

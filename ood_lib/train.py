@@ -12,12 +12,28 @@ dequantization noise from a generator seeded by ``(seed, step)``, so a run
 resumed from a checkpoint at step ``s`` draws exactly the batches and noise the
 uninterrupted run would have drawn. Evaluation uses fixed subsets and a fixed
 noise seed, so its curves move only because the model moves (Figure 4d).
+
+**Compiled training step** (``TrainConfig.compile``, else ``OOD_COMPILE=0|1``; default off):
+the training loss (the model's ``bits_per_dim``, or the DDP-wrapped flow) goes through
+``torch.compile``, which fuses the element-wise work around the convolutions; the backward
+pass is compiled with it. The compile time (tens of seconds per model and input shape on a
+CPU, more on a busy one) is part of the measured training time. Dequantization noise is drawn
+outside the compiled graphs (a graph break at the seeded generator), so the batches and noise
+are those of an eager run; the loss and log-determinants stay float32; the results equal eager
+ones to float tolerance, not bit for bit, and a run resumed in the same mode is bit-identical
+to an uninterrupted one. If no compiler is available or compilation fails, one log line says
+so and training goes on eagerly. The switch is not part of a model's identity (the zoo's cache
+and checkpoints ignore it) and changes nothing in the history. It stays off by default until a
+benchmark on a quiet machine shows that it pays (``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +51,13 @@ from .outlier_exposure import OutlierExposure
 from .perturbation import perturb_pixels
 from .profile import TrainConfig
 from .run_config import restore_rng_states, rng_states, run_config
+
+log = logging.getLogger(__name__)
+
+# The environment variable that switches the compiled training step when TrainConfig.compile is None.
+COMPILE_ENV = "OOD_COMPILE"
+# torch.compile's backend for the training step (tests and CPU smoke runs may swap in "aot_eager").
+COMPILE_BACKEND: str | Callable = "inductor"
 
 # Examples per forward pass during evaluation (no gradients, so larger than a training batch).
 EVAL_BATCH_SIZE = 256
@@ -138,6 +161,54 @@ def mean_bits_per_dim(model: nn.Module, x_uint8: torch.Tensor, device: torch.dev
     return total / len(x_uint8)
 
 
+def compile_enabled(config: TrainConfig) -> bool:
+    """Whether ``train`` compiles the loss: ``config.compile`` if set, else ``$OOD_COMPILE`` (``0``/``1``), else off."""
+    if config.compile is not None:
+        return bool(config.compile)
+    value = os.environ.get(COMPILE_ENV, "").strip()
+    if value not in ("", "0", "1"):
+        raise ValueError(f"{COMPILE_ENV}={value!r} is not one of: 0, 1 (default: 0).")
+    return value == "1"
+
+
+class CompiledLoss:
+    """``forward`` (e.g. ``model.bits_per_dim``) through ``torch.compile``, or eager once compilation failed.
+
+    ``torch.compile`` compiles lazily, at the first call (and the backward at the first backward
+    pass), so a failure shows up there: the caller hands it to :meth:`fall_back`, which logs
+    one line and makes every later call eager. ``active`` says whether calls still compile.
+    """
+
+    def __init__(self, forward: Callable, enabled: bool = True, backend: str | Callable | None = None) -> None:
+        self.eager = forward
+        self.compiled: Callable | None = None
+        if enabled:
+            try:
+                self.compiled = torch.compile(forward, backend=backend or COMPILE_BACKEND, dynamic=False)
+            except Exception as error:  # e.g. a Python version torch.compile does not support
+                self.fall_back(error)
+
+    @property
+    def active(self) -> bool:
+        return self.compiled is not None
+
+    def __call__(self, *args, **kwargs) -> torch.Tensor:
+        return (self.compiled or self.eager)(*args, **kwargs)
+
+    def fall_back(self, error: BaseException) -> None:
+        """Log that compilation is unavailable or failed (one line) and compute eagerly from now on."""
+        self.compiled = None
+        cause = error
+        while getattr(cause, "inner_exception", None) or cause.__cause__:  # dynamo wraps the backend's error
+            cause = getattr(cause, "inner_exception", None) or cause.__cause__
+        reason = (str(cause).strip().splitlines() or [""])[0][:200]
+        log.warning(
+            "torch.compile unavailable or failed (%s: %s); training with the eager (uncompiled) step.",
+            type(cause).__name__,
+            reason,
+        )
+
+
 def describe_device(device: torch.device) -> str:
     """E.g. ``"cpu (2 threads)"`` or ``"cuda (NVIDIA H100 80GB HBM3)"``: where a run trained."""
     if device.type == "cuda":
@@ -185,6 +256,9 @@ def train(
     the training data (``"train"``) and of each of ``eval_sets``. ``wall_time_s``
     is the training time summed over resumed sessions; ``device`` says where the
     last session ran (``describe_device``).
+
+    ``config.compile`` (None: ``$OOD_COMPILE``, default off): compile the training loss (module
+    docstring); eager if compilation is unavailable or fails, with one log line.
 
     ``bf16``: the forward passes of training run under bfloat16 autocast (convolutions and
     matrix products in bf16; the log-determinants, which come from parameters and sums, and
@@ -261,16 +335,18 @@ def train(
         return _seeded_generator(device, config.seed, _NOISE_STREAM, update)
 
     distributed_model: DistributedDataParallel | None = None
+    compiling = compile_enabled(config)
+    bits_per_dim = CompiledLoss(model.bits_per_dim, compiling)  # replaced under DDP below
 
     def loss_for(update: int) -> torch.Tensor:
         if distributed_model is not None:
             x = dequantize(batch_for(update), noise_for(update)).to(device)
-            return distributed_model(x[shard]).mean()
-        inlier_bpd = model.bits_per_dim(batch_for(update), generator=noise_for(update))
+            return bits_per_dim(x[shard]).mean()
+        inlier_bpd = bits_per_dim(batch_for(update), generator=noise_for(update))
         if outliers is None:
             return inlier_bpd.mean()
         indices = batch_indices(update, len(outliers.images), config.batch_size, config.seed + 1)
-        outlier_bpd = model.bits_per_dim(
+        outlier_bpd = bits_per_dim(
             outliers.images[indices].to(device),
             generator=_seeded_generator(device, config.seed, _OUTLIER_STREAM, update),
         )
@@ -315,9 +391,26 @@ def train(
         with torch.no_grad():
             first_loss = model.bits_per_dim(batch_for(0), generator=noise_for(0)).mean().item()
         evaluate(first_loss)
+    elif bits_per_dim.active and step < config.n_steps:
+        # A resumed run: let data-dependent layers see their (already restored) initialisation in an eager
+        # pass first, as a fresh run's first pass does, so the compiled graphs are the same ones in both
+        # (otherwise the first compiled update traces ActNorm's check, fuses differently and rounds differently).
+        with torch.no_grad():
+            model.bits_per_dim(batch_for(step), generator=noise_for(step))
     if world_size > 1:  # after ActNorm's initialisation, which every rank did on the same global batch
         device_ids = [device.index] if device.type == "cuda" else None
         distributed_model = DistributedDataParallel(BitsPerDim(model), device_ids=device_ids)
+        bits_per_dim = CompiledLoss(distributed_model, bits_per_dim.active)
+
+    def loss_and_gradients(update: int) -> float:
+        """Forward and backward pass of ``update``; the minibatch loss (the global batch's under DDP)."""
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = loss_for(update).float()
+        loss_value = loss.item() if world_size == 1 else mean_over_ranks(loss, world_size)
+        raise_if_diverged(loss_value)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        return loss_value
 
     bar = tqdm(
         total=config.n_steps,
@@ -331,12 +424,15 @@ def train(
         while step < config.n_steps:
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(step, config)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                loss = loss_for(step).float()
-            loss_value = loss.item() if world_size == 1 else mean_over_ranks(loss, world_size)
-            raise_if_diverged(loss_value)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            try:
+                loss_value = loss_and_gradients(step)
+            except TrainingDivergedError:
+                raise
+            except Exception as error:  # compilation happens at the first forward and backward pass
+                if not bits_per_dim.active:
+                    raise
+                bits_per_dim.fall_back(error)  # nothing was updated yet: redo this update eagerly
+                loss_value = loss_and_gradients(step)
             raise_if_diverged(nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip, foreach=True).item())
             optimizer.step()
             step += 1

@@ -3,7 +3,10 @@
 Trains exactly what ``zoo.get(MODEL, DATA, profile, variant=Variant(seed=S, ...))`` would (same
 cache path, configuration, checkpoints and resume), so the chapters then find the model in the
 cache. Every variant can be trained: ``--perturbation-rate`` (likelihood-ratio background
-models), ``--outliers-from`` (outlier exposure) and ``--bf16``.
+models), ``--outliers-from`` (outlier exposure), ``--input-independent-split-prior`` (a Glow whose
+split priors do not depend on the input) and ``--bf16``. ``--compile`` / ``--no-compile`` switch
+the compiled training step (``ood_lib.train``; default ``$OOD_COMPILE``, else off), which does not
+change which model is trained or where it is cached.
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1) it initialises PyTorch's process group, NCCL with one
 GPU per process (``LOCAL_RANK``) or gloo on CPUs, and the training engine splits every global
@@ -23,6 +26,7 @@ import torch.distributed as dist
 
 from . import data, zoo
 from .profile import PROFILES, get_profile
+from .train import COMPILE_ENV
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,8 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--bf16", action="store_true", help="bfloat16 autocast and TF32 (GPU); saved as a model of its own"
     )
+    parser.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="torch.compile the training step, or not (default: $OOD_COMPILE, else off); not part of the model's "
+        "identity, so the cached model is the same either way",
+    )
     parser.add_argument("--perturbation-rate", type=float, default=0.0, help="train on perturbed inputs (0 = off)")
     parser.add_argument("--outliers-from", help="fine-tune with outlier exposure on this data set's training split")
+    parser.add_argument(
+        "--input-independent-split-prior",
+        action="store_true",
+        help="Glow / CV-Glow only: split priors with learned constants instead of a function of the kept half",
+    )
     return parser
 
 
@@ -70,7 +86,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"the perturbation rate must be in [0, 1], got {args.perturbation_rate}")
     if args.outliers_from is not None and args.outliers_from not in data.SPECS:
         parser.error(f"unknown outlier data set {args.outliers_from!r}; valid data sets: {', '.join(data.SPECS)}")
-    variant = zoo.Variant(args.seed, args.perturbation_rate, args.outliers_from, args.bf16)
+    if args.compile is not None:  # reaches the engine through the profile's TrainConfig.compile = None
+        os.environ[COMPILE_ENV] = "1" if args.compile else "0"
+    variant = zoo.Variant(
+        args.seed,
+        args.perturbation_rate,
+        args.outliers_from,
+        args.bf16,
+        input_independent_split_prior=args.input_independent_split_prior,
+    )
     profile = get_profile(args.profile)
     rank, world_size = _start_process_group()
     try:

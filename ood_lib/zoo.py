@@ -41,7 +41,7 @@ from .outlier_exposure import OutlierExposure
 from .paths import model_search_dirs, model_write_dir
 from .pixelcnn import PixelCNN
 from .profile import Profile, TrainConfig, get_profile
-from .run_config import config_differences, read_run_config, run_config
+from .run_config import config_differences, read_run_config, run_config, train_identity
 from .train import train
 from .training_lock import ModelDirNotWritableError, one_trainer  # noqa: F401 (raised by get)
 from .vae import VAE
@@ -59,14 +59,20 @@ OOD_PARTNERS = {
 OUTLIER_MARGIN_BPD = 1.0
 OUTLIER_WEIGHT = 1.0
 
-# Builds an untrained model for images of shape (H, W, C) at a profile's size.
-ModelBuilder = Callable[[Profile, tuple[int, int, int]], nn.Module]
+# Builds an untrained model for images of shape (H, W, C) at a profile's size; keyword options
+# (only the Glow builders take any) come from the variant.
+ModelBuilder = Callable[..., nn.Module]
+
+# The model names whose builder takes ``input_independent_split_prior``.
+GLOW_MODELS = ("glow", "cv_glow")
 
 
 def _glow_builder(coupling: str | None) -> ModelBuilder:
     """Glow at the profile's size; ``coupling`` overrides the profile's coupling (None keeps it)."""
 
-    def build(profile: Profile, image_shape_hwc: tuple[int, int, int]) -> nn.Module:
+    def build(
+        profile: Profile, image_shape_hwc: tuple[int, int, int], input_independent_split_prior: bool = False
+    ) -> nn.Module:
         architecture = profile.glow(image_shape_hwc)
         height, width, channels = image_shape_hwc
         return Glow(
@@ -75,6 +81,7 @@ def _glow_builder(coupling: str | None) -> ModelBuilder:
             steps=architecture.steps,
             hidden=architecture.hidden,
             coupling=coupling or architecture.coupling,
+            input_dependent_split_prior=not input_independent_split_prior,
         )
 
     return build
@@ -145,6 +152,8 @@ class Variant:
     perturbation_rate: float = 0.0
     outliers_from: str | None = None
     bf16: bool = False  # bfloat16 autocast in training (``ood_lib.train.train``); a model of its own
+    # Glow / CV-Glow only: split priors with a learned mean and log-std per position, not a function of the kept half
+    input_independent_split_prior: bool = False
 
     def suffix(self) -> str:
         """File-name suffix; empty for the plain model."""
@@ -152,6 +161,7 @@ class Variant:
         parts.append(f"_perturbed{self.perturbation_rate:g}" if self.perturbation_rate else "")
         parts.append(f"_oe-{self.outliers_from}" if self.outliers_from else "")
         parts.append("_bf16" if self.bf16 else "")
+        parts.append("_constsplit" if self.input_independent_split_prior else "")
         return "".join(parts)
 
 
@@ -178,7 +188,7 @@ def _zoo_config(model_name: str, model: nn.Module, train_set: str, train_config:
         "model_name": model_name,
         "model_class": type(model).__name__,
         "model": model.config,
-        "train": dataclasses.asdict(train_config),
+        "train": train_identity(train_config),  # without ``compile``
         "data": {"train_set": train_set, "ood_eval_set": _ood_partner_on_disk(train_set)},
     }
     if variant.perturbation_rate:
@@ -240,16 +250,21 @@ def wanted(model_name: str, train_set: str, profile: Profile | None = None, vari
         raise ValueError(
             f"Unknown outlier data set {variant.outliers_from!r}. Valid data sets: {', '.join(data.SPECS)}."
         )
+    if variant.input_independent_split_prior and model_name not in GLOW_MODELS:
+        raise ValueError(
+            f"input_independent_split_prior is a Glow option; {model_name!r} is not one of {', '.join(GLOW_MODELS)}."
+        )
     profile = profile or get_profile()
     image_shape = data.SPECS[train_set].shape
     build, training_family = MODEL_BUILDERS[model_name]
+    options = {"input_independent_split_prior": True} if variant.input_independent_split_prior else {}
     base_config = (
         profile.outlier_exposure_train if variant.outliers_from else profile.train(image_shape, training_family)
     )
     train_config = dataclasses.replace(base_config, seed=base_config.seed + variant.seed)
     with torch.random.fork_rng(devices=[]):  # the same initial weights every time, global RNG untouched
         torch.manual_seed(train_config.seed)
-        model = build(profile, image_shape)
+        model = build(profile, image_shape, **options)
     config = _zoo_config(model_name, model, train_set, train_config, variant)
     return Wanted(model_name, train_set, profile, variant, model, config, train_config)
 
@@ -262,6 +277,7 @@ def train_command(target: Wanted) -> str:
     parts += ["--perturbation-rate", f"{variant.perturbation_rate:g}"] if variant.perturbation_rate else []
     parts += ["--outliers-from", variant.outliers_from] if variant.outliers_from else []
     parts += ["--bf16"] if variant.bf16 else []
+    parts += ["--input-independent-split-prior"] if variant.input_independent_split_prior else []
     return " ".join(parts)
 
 
@@ -307,8 +323,9 @@ def _not_trained(target: Wanted, stale: list[Path]) -> ModelNotTrainedError:
         searched = ", ".join(str(directory / target.profile.name) for directory in model_search_dirs())
         what = f"The model file {target.path.name} is missing (looked in {searched})"
     return ModelNotTrainedError(
-        f"{what}, and OOD_TRAIN=never forbids training it here. Train it with `{train_command(target)}` "
-        "(or unset OOD_TRAIN to let the zoo train it), or receive it from a model archive: "
+        f"{what}, and OOD_TRAIN=never forbids training it here. Train it with "
+        f"`OOD_TRAIN=missing {train_command(target)}` (or set OOD_TRAIN=missing to let the zoo train it), "
+        "or receive it from a model archive: "
         "`python -m ood_lib.model_archive unpack ARCHIVE`."
     )
 

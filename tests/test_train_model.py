@@ -40,6 +40,22 @@ def test_command_trains_the_variants_the_zoo_names_in_its_errors(
     assert zoo.get("pixelcnn", "fashion_mnist", tiny_profile(), variant=background, progress=False).from_cache
 
 
+def test_command_trains_the_input_independent_split_prior_variant(
+    fake_datasets,  # noqa: F811 (a fixture)
+    training_runs,  # noqa: F811 (a fixture)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(profiles.PROFILES, "tiny", tiny_profile())
+    constant_split = zoo.Variant(input_independent_split_prior=True)
+    command = zoo.train_command(zoo.wanted("cv_glow", "fashion_mnist", tiny_profile(), constant_split))
+    assert (
+        command == "python -m ood_lib.train_model cv_glow fashion_mnist --profile tiny --input-independent-split-prior"
+    )
+    assert main(command.split()[3:]) == 0
+    monkeypatch.setenv("OOD_TRAIN", "never")
+    assert zoo.get("cv_glow", "fashion_mnist", tiny_profile(), variant=constant_split, progress=False).from_cache
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [

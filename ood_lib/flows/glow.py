@@ -79,7 +79,9 @@ class Glow(nn.Module):
         + \underbrace{\log\left|\det \partial f / \partial x\right|}_{\text{log\_det}} .
 
     ``coupling="additive"`` gives the constant-volume CV-Glow, whose log_det
-    does not depend on x.
+    does not depend on x. ``input_dependent_split_prior=False`` gives every
+    :class:`Split` a learned prior that does not depend on h_l (p(z_l), as the
+    top prior).
 
     Activations are kept channels-last inside the flow (:func:`squeeze2d`), the
     layout of oneDNN's fastest CPU convolutions; the latents returned by
@@ -94,6 +96,7 @@ class Glow(nn.Module):
         hidden: int = 512,
         coupling: str = "affine",
         lu: bool = True,
+        input_dependent_split_prior: bool = True,
     ) -> None:
         super().__init__()
         if len(image_shape) != 3:
@@ -112,6 +115,7 @@ class Glow(nn.Module):
         self.hidden = hidden
         self.coupling = coupling
         self.lu = lu
+        self.input_dependent_split_prior = input_dependent_split_prior
 
         self.levels = nn.ModuleList()
         self.splits = nn.ModuleList()
@@ -119,15 +123,18 @@ class Glow(nn.Module):
             num_channels, height, width = 4 * num_channels, height // 2, width // 2
             self.levels.append(nn.ModuleList(FlowStep(num_channels, hidden, coupling, lu) for _ in range(steps)))
             if level < levels - 1:
-                split = Split(num_channels)
+                split = Split(num_channels, input_dependent_split_prior, (height, width))
                 self.splits.append(split)
                 num_channels = split.num_channels_kept
         self.top_prior = LearnedGaussianPrior((num_channels, height, width))
 
     @property
     def config(self) -> dict:
-        """JSON-serialisable constructor arguments: ``Glow(**model.config)`` rebuilds the architecture."""
-        return {
+        """JSON-serialisable constructor arguments: ``Glow(**model.config)`` rebuilds the architecture.
+
+        ``input_dependent_split_prior`` appears only when False, so the default models' config is unchanged.
+        """
+        config = {
             "image_shape": list(self.image_shape),
             "levels": self.num_levels,
             "steps": self.steps_per_level,
@@ -135,6 +142,9 @@ class Glow(nn.Module):
             "coupling": self.coupling,
             "lu": self.lu,
         }
+        if not self.input_dependent_split_prior:
+            config["input_dependent_split_prior"] = False
+        return config
 
     @property
     def num_dims(self) -> int:

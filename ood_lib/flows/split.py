@@ -19,13 +19,28 @@ class Split(nn.Module):
     The partition itself is a coordinate permutation (log|det| = 0), so
     ``forward`` returns no log-det; the density term is :meth:`log_prob`. The
     prior starts as a standard normal (zero-initialised convolution).
+
+    ``input_dependent=False`` replaces the convolution by a learned mean and
+    log-std per latent position and channel (``mean``, ``log_std`` of z's shape
+    [C_z, H, W], zero-initialised, as the top prior): p(z) then does not depend
+    on x_kept. It needs ``spatial_shape`` = (H, W) of the split's input.
     """
 
-    def __init__(self, num_channels: int) -> None:
+    def __init__(
+        self, num_channels: int, input_dependent: bool = True, spatial_shape: tuple[int, int] | None = None
+    ) -> None:
         super().__init__()
         self.num_channels_kept = num_channels // 2
         self.num_channels_z = num_channels - self.num_channels_kept
-        self.prior_net = ZeroConv2d(self.num_channels_kept, 2 * self.num_channels_z)
+        self.input_dependent = input_dependent
+        if input_dependent:
+            self.prior_net = ZeroConv2d(self.num_channels_kept, 2 * self.num_channels_z)
+        else:
+            if spatial_shape is None:
+                raise ValueError("Split(input_dependent=False) needs spatial_shape = (H, W) of its input")
+            height, width = (int(size) for size in spatial_shape)
+            self.mean = nn.Parameter(torch.zeros(self.num_channels_z, height, width))
+            self.log_std = nn.Parameter(torch.zeros(self.num_channels_z, height, width))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Return (x_kept, z): the first half of the channels and the rest."""
@@ -37,7 +52,10 @@ class Split(nn.Module):
         return torch.cat([x_kept, z], dim=1)
 
     def prior_params(self, x_kept: Tensor) -> tuple[Tensor, Tensor]:
-        """(mean, log_std) of p(z | x_kept), each shaped like z."""
+        """(mean, log_std) of p(z | x_kept), each shaped like z (broadcast over the batch if input-independent)."""
+        if not self.input_dependent:
+            shape = (x_kept.shape[0], *self.mean.shape)
+            return self.mean.expand(shape), self.log_std.expand(shape)
         mean, log_std = self.prior_net(x_kept).chunk(2, dim=1)
         return mean, log_std
 
