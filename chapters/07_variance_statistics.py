@@ -956,10 +956,9 @@ finding(
 # so says nothing about such a redundancy; the full second-order term
 # $\mathrm{Tr}\{H(\Sigma_q - \Sigma_{p^*})\}$ does see cross-channel covariances, and equal channels
 # are maximal covariance, but the paper's closed form keeps only the diagonal. One limit: these
-# are the affine Glow's numbers; the paper's argument is about a CV-Glow, and we have no CV-Glow
-# trained on the CIFAR-10 subset. Training one takes about half an hour of one CPU core at the
-# `quick` budget (a partial run measured about half a CPU-second per step), which the chapter does
-# not spend: it uses the committed models only (exercise 5 trains it).
+# are the affine Glow's numbers; the paper's argument is about a CV-Glow. A CV-Glow trained on the
+# CIFAR-10 subset comes with the book for exercise 5, which repeats these controls on it; the
+# chapter itself does not use it.
 
 # %% [markdown]
 # ### Constant images and noise (the CIFAR-10 row of the paper's Figure 8)
@@ -1623,10 +1622,12 @@ finding(
 #    `second_order.gradient` there; the shrunk images' second moments about that mean from their
 #    per-pixel means and variances (`stats.per_dimension_moments`); score the shrunk images afresh or
 #    reuse the shrinking section's `arms`.*
-# 5. Train a CV-Glow on the CIFAR-10 subset (about half an hour of one CPU core at the `quick`
-#    budget: about half a CPU-second per step for 3000 steps, plus evaluations) and repeat the graying controls on it, then use its closed-form gains
-#    in Eq. 6 for graying. *Hint: `zoo.get("cv_glow", "cifar10_subset", profile)` trains it when
-#    `OOD_TRAIN` allows; `diagonal_curvature` needs the subset's test mean image.*
+# 5. A CV-Glow trained on the CIFAR-10 subset at the `quick` budget comes with the book
+#    (`zoo.get("cv_glow", "cifar10_subset", profile)`; training it afresh takes about half an hour
+#    of one CPU core: about half a CPU-second per step for 3000 steps, plus evaluations). Repeat the
+#    graying controls on it, then use its closed-form gains in Eq. 6 for graying. *Hint:
+#    `diagonal_curvature` needs an expansion point, e.g. the scored images' mean; Eq. 6 wants
+#    second moments about that point, not variances, when an intervention moves the mean.*
 # 6. Where does the first split's prior stop extrapolating gently? Mix each noise image with a
 #    test image, $x_\lambda = (1 - \lambda)\,x_\mathrm{test} + \lambda\,x_\mathrm{noise}$ (rounded), and
 #    follow each term of `log_prob_terms` as $\lambda$ grows. *Hint: which term grows first, and

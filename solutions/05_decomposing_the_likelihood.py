@@ -877,7 +877,7 @@ elapsed[8] = (time.perf_counter() - start[0], time.process_time() - start[1])
 # %% [markdown]
 # ## Exercise 9: the missing control, a CV-Glow with input-independent split priors
 #
-# *A CV-Glow whose split priors are learned but do not depend on the input (a learned mean and
+# ***The missing control.** A CV-Glow whose split priors are learned but do not depend on the input (a learned mean and
 # log-scale per latent, as the top prior has), trained with the same budget, comes with the book:
 # `zoo.get("cv_glow", "fashion_mnist", profile, variant=zoo.Variant(input_independent_split_prior=True))`
 # (training it afresh costs about one CV-Glow training run, whose time section 3 prints). Redo section

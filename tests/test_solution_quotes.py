@@ -26,10 +26,6 @@ COMMENT = re.compile(r"<!--.*?-->", re.S)
 SECTION = re.compile(r"\A## Exercise (\d+)\b[^\n]*\n")
 CHAPTER_LINK = re.compile(r"\]\((\d\d_[\w-]+\.ipynb)")
 
-# Sections being rewritten on another branch (issue 28): their quotation is checked once that lands.
-# Remove an entry when its rewrite is merged.
-PENDING = {("05_decomposing_the_likelihood", 9), ("07_variance_statistics", 5)}
-
 
 def normalise(text: str) -> str:
     return " ".join(text.split())
@@ -54,9 +50,7 @@ def as_in_solutions(question: str) -> str:
     return CHAPTER_LINK.sub(r"](../chapters/\1", question)
 
 
-def stale_quotations(
-    solution: nbformat.NotebookNode, chapter: nbformat.NotebookNode, skip: frozenset[int] = frozenset()
-) -> list[str]:
+def stale_quotations(solution: nbformat.NotebookNode, chapter: nbformat.NotebookNode) -> list[str]:
     """One message per solution section whose italic restatement is not the chapter's exercise text."""
     exercises = exercise_list(chapter)
     problems = []
@@ -65,8 +59,6 @@ def stale_quotations(
         if section is None:
             continue
         number = int(section.group(1))
-        if number in skip:
-            continue
         if number not in exercises:
             problems.append(f"cell {index}: exercise {number} is not in the chapter's list")
             continue
@@ -98,8 +90,7 @@ def test_every_solution_has_its_chapter() -> None:
 
 @pytest.mark.parametrize("solution, chapter", PAIRS, ids=[solution.stem for solution, _ in PAIRS])
 def test_solution_quotes_the_chapters_exercises(solution: Path, chapter: Path) -> None:
-    skip = frozenset(number for stem, number in PENDING if stem == solution.stem)
-    problems = stale_quotations(nbformat.read(solution, as_version=4), nbformat.read(chapter, as_version=4), skip)
+    problems = stale_quotations(nbformat.read(solution, as_version=4), nbformat.read(chapter, as_version=4))
     assert problems == [], f"{solution.name}: re-quote from {chapter.name}:\n" + "\n".join(problems)
 
 
