@@ -31,18 +31,23 @@ SOLUTION_PAGES = sorted(path.name for path in (BOOK / "solutions").glob("[0-9][0
 NO_SOLUTIONS = "the book was built without solutions (make book SOLUTIONS=1, or make book-test-solutions)"
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[str]:
-    """The built book served over HTTP on localhost (as a reader's web server would)."""
-    if not (BOOK / "index.html").exists():
-        pytest.fail(f"No built book at {BOOK}: run `make book` first.")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(BOOK))
+def serve(directory: Path) -> Iterator[str]:
+    """``directory`` served over HTTP on localhost until the generator is closed; yields its address."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     handler.log_message = lambda *args: None
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    """The built book served over HTTP on localhost (as a reader's web server would)."""
+    if not (BOOK / "index.html").exists():
+        pytest.fail(f"No built book at {BOOK}: run `make book` first.")
+    yield from serve(BOOK)
 
 
 @pytest.fixture(scope="module")
@@ -172,13 +177,7 @@ def slides_site() -> Iterator[str]:
     """build/slides served over HTTP on localhost, as the book is."""
     if not SLIDE_DECKS:
         pytest.skip(NO_SLIDES)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SLIDES))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    handler.log_message = lambda *args: None
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    yield from serve(SLIDES)
 
 
 def test_slides_exist_for_every_chapter() -> None:
