@@ -3,7 +3,7 @@
 - ``throughput``: the ``full`` profile's Glow (32x32x3, L3 K32 h400, batch 64) on random 8-bit
   images, the engine's update (Adamax, clipping, fresh dequantization noise) for a fixed
   wall-clock window after warm-up steps: fp32 (TF32 off), bf16 autocast with TF32, and fp32
-  with the loss compiled as ``TrainConfig.compile`` does (``ood_lib.train.CompiledLoss``; the
+  with the loss compiled as ``TrainConfig.compile`` does (``ood_lib.compiled_step.CompiledLoss``; the
   compile time is reported separately).
 - ``bf16``: a small Glow trained twice by ``ood_lib.train.train`` on structured synthetic
   images, fp32 and bf16, same seed: the final BPDs and their difference.
@@ -25,10 +25,12 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from ood_lib import compiled_step
 from ood_lib import train as engine
+from ood_lib.compiled_step import CompiledLoss
 from ood_lib.flows import Glow
 from ood_lib.profile import PROFILES, TrainConfig
-from ood_lib.train import CompiledLoss, train
+from ood_lib.train import train
 
 FULL = PROFILES["full"]
 
@@ -142,7 +144,7 @@ def throughput(args: argparse.Namespace) -> list[str]:
             emit(args, "| bf16 autocast + TF32 | skipped: no bf16 on this device | | | |")
             continue
         result = results[mode] = time_updates(mode, args.seconds, args.tiny, device)
-        compiled_how = f"backend {engine.COMPILE_BACKEND}" if result["compiled"] else "FAILED: eager"
+        compiled_how = f"backend {compiled_step.COMPILE_BACKEND}" if result["compiled"] else "FAILED: eager"
         label = {
             "fp32": "fp32 eager (TF32 off)",
             "bf16": "bf16 autocast + TF32, eager",
@@ -263,7 +265,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="append the markdown lines to this file")
     args = parser.parse_args()
     if os.environ.get("GPU_CHECK_COMPILE_BACKEND"):  # e.g. aot_eager for a quick CPU run
-        engine.COMPILE_BACKEND = os.environ["GPU_CHECK_COMPILE_BACKEND"]
+        compiled_step.COMPILE_BACKEND = os.environ["GPU_CHECK_COMPILE_BACKEND"]
     lines = {"throughput": throughput, "bf16": bf16_agreement, "ddp": data_parallel}[args.check](args)
     if lines:
         emit(args, *lines, "")

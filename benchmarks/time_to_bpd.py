@@ -12,7 +12,7 @@ data-dependent first pass included, and stops at ``--budget-min``. ``--decay`` i
 engine's ``TrainConfig.decay_fraction`` expressed as a fraction of the wall-clock budget
 (the number of updates is not known in advance); ``--bf16`` is an option the engine does
 not have, there to decide whether it should. ``--compile`` compiles the loss as the engine's
-``TrainConfig.compile`` does (``ood_lib.train.CompiledLoss``); the compilation, at the first
+``TrainConfig.compile`` does (``ood_lib.compiled_step.CompiledLoss``); the compilation, at the first
 update, is inside the clock.
 
 Every ``--curve-every-s`` seconds of training the clock is paused and the model
@@ -36,9 +36,10 @@ import numpy as np
 import torch
 
 from ood_lib import data, scores
+from ood_lib.compiled_step import CompiledLoss
 from ood_lib.flows import COUPLINGS, Glow
 from ood_lib.profile import TrainConfig
-from ood_lib.train import CompiledLoss, batch_indices, learning_rate, mean_bits_per_dim
+from ood_lib.train import batch_indices, learning_rate, mean_bits_per_dim
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax}
 CURVE_EVAL_SIZE = 500

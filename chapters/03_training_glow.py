@@ -1009,7 +1009,7 @@ else:
 # 4. Train the same Glow without the learning-rate decay and compare the test BPD, mean and
 #    median. *Hint: pass `zoo.get` a profile copy made with `dataclasses.replace`, whose
 #    `train_small` has `decay_fraction=0.0`, and start Python with `OOD_MODEL_WRITE_DIR` set to
-#    a scratch folder, or the book's model file is replaced. About 12 CPU-minutes on 2 cores,
+#    a scratch folder, or the book's model file is replaced. About 12 minutes on two idle cores,
 #    like the provenance line above.*
 # 5. One noise draw gives an upper bound's estimate. Score 500 MNIST test images with 8 noise
 #    seeds and combine the draws per image so that the estimate approaches the discrete BPD

@@ -126,6 +126,7 @@ from ood_lib.bpd import dequantize
 from ood_lib.cv_glow_closed_form import diagonal_curvature, small_cv_glow
 from ood_lib.data import interventions
 from ood_lib.findings import finding, sanity_check
+from ood_lib.frozen_activations import FrozenReLU, replace_activations
 from ood_lib.log_prob_terms import log_prob_terms
 from ood_lib.profile import chapter_footer, chapter_header
 from ood_lib.second_order import (
@@ -452,30 +453,13 @@ for label, model in models.items():
 
 
 # The control: freeze every ReLU's on/off pattern at mu (the coupling networks become exactly linear) and redo the reach
-class FrozenReLU(torch.nn.Module):
-    """A ReLU whose on/off mask is recorded at one input and then kept, so it acts linearly."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.mask: torch.Tensor | None = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.mask is None:
-            self.mask = (x > 0).to(x.dtype)
-        return x * self.mask
-
-
 frozen_steps_of, frozen_error, frozen_change = {}, {}, {}
 for label, model in models.items():
     # every other distance, plus each distance at which this model's log p rose (Experiment 1's printed list)
     rose_indices = np.flatnonzero(reach[label][0] >= 0)
     frozen_steps = step_sizes[sorted(set(range(0, len(step_sizes), 2)) | set(rose_indices.tolist()))]
     frozen_steps_of[label] = frozen_steps
-    frozen = copy.deepcopy(model).double()
-    for module in list(frozen.modules()):
-        for name, child in module.named_children():
-            if isinstance(child, torch.nn.ReLU):
-                setattr(module, name, FrozenReLU())
+    frozen = replace_activations(copy.deepcopy(model).double(), FrozenReLU)
     with torch.no_grad():
         frozen_at_mean = frozen.log_prob(mean_image_64.expand_as(epsilon))[0].item()  # records the masks at mu
         frozen_drop = np.array([frozen.log_prob(mean_image_64 + s * epsilon).mean().item() for s in frozen_steps])
@@ -1695,7 +1679,7 @@ else:
 #    rounding stops dominating), at 10% and 1%. Does the smooth model's expansion reach farther
 #    than its twin's, and farther still with the tangents? A small pair (two steps per level, 64
 #    hidden channels, 300 training steps) takes under a minute of CPU at one thread; 2000 softplus
-#    steps at the quick size take about 12 CPU-minutes. *Hint: `ood_lib.flows.coupling` builds the
+#    steps at the quick size take roughly ten CPU-minutes (8 to 12 measured on a shared machine). *Hint: `ood_lib.flows.coupling` builds the
 #    network; once the coupling networks are linear, ask which part of the flow still makes
 #    $\log p$ non-quadratic.*
 

@@ -787,19 +787,6 @@ finding("our test BPD is above the paper's 3.464", bool(final["test"] > 3.464))
 
 
 # %%
-def bisect_to_sum(make: object, target: float, steps: int = 40) -> float:
-    """A parameter p in [0, 1] at which variance_sums(make(p)).sum() crosses ``target``, by bisection.
-
-    Bisection finds the crossing only if the sum decreases in p. Where it does not (desaturation: the sums
-    printed near a = 1 dip below the target before a = 1), it returns one of the crossings, not a unique one.
-    """
-    low, high = 0.0, 1.0
-    for _ in range(steps):
-        middle = (low + high) / 2
-        low, high = (middle, high) if stats.variance_sums(make(middle)).sum() > target else (low, middle)
-    return high
-
-
 def channel_difference(x_uint8: np.ndarray) -> float:
     """Mean absolute difference between the channels, over the three pairs (grey levels)."""
     pixels = x_uint8.astype(np.int16)
@@ -807,8 +794,8 @@ def channel_difference(x_uint8: np.ndarray) -> float:
 
 
 gray_total = stats.variance_sums(gray_test).sum()
-desaturation_amount = bisect_to_sum(lambda a: interventions.desaturate(subset_test, a), gray_total)
-shrink_amount = bisect_to_sum(lambda s: interventions.shrink_toward(subset_test, 1.0 - s), gray_total)
+desaturation_amount = stats.bisect_to_variance_sum(lambda a: interventions.desaturate(subset_test, a), gray_total)
+shrink_amount = stats.bisect_to_variance_sum(lambda s: interventions.shrink_toward(subset_test, 1.0 - s), gray_total)
 variants = {
     "colour": subset_test,
     "grayed": gray_test,
@@ -1605,7 +1592,7 @@ finding(
 #    on each class's images. Think first about how wide an interval from 400 images will be.*
 # 2. The two graying controls on the *training* subset: copy one channel, and shrink to graying's
 #    variance. Does the model's growing train-test gap change which factor wins? *Hint: reuse
-#    `bisect_to_sum` with `data.load("cifar10_subset", "train")`; score a few hundred images to
+#    `stats.bisect_to_variance_sum` with `data.load("cifar10_subset", "train")`; score a few hundred images to
 #    keep it short.*
 # 3. A desaturation sweep: amounts $a$ from 0 to 1, each with its summed variance, its channel
 #    difference and its mean BPD drop. Predict the shape of the drop against the variance sum,

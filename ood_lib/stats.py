@@ -9,6 +9,8 @@ of the paper's Figure 5 and Eq. 6 (there scaled by 1/256).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.stats import spearmanr
 
@@ -39,6 +41,21 @@ def class_counts(labels: np.ndarray, num_classes: int) -> np.ndarray:
 def variance_sums(x_uint8: np.ndarray, scale: float = 256.0) -> np.ndarray:
     r"""Per-channel sums of per-pixel variances, :math:`\sum_{h,w} \sigma^2_{h,w,c}` (the paper's Eq. 6), shape (C,)."""
     return per_dimension_moments(x_uint8, scale)[1].sum(axis=(0, 1))
+
+
+def bisect_to_variance_sum(make: Callable[[float], np.ndarray], target: float, steps: int = 40) -> float:
+    r"""A parameter :math:`p \in [0, 1]` at which :math:`\sum_c` ``variance_sums(make(p))`` crosses ``target``.
+
+    Bisection on :math:`[0, 1]`: keeps the half whose upper end has a summed variance at or below the
+    target, and returns that upper end after ``steps`` halvings (within :math:`2^{-\text{steps}}` of a
+    crossing). It finds *the* crossing only if the sum decreases in :math:`p`; where it does not, it
+    returns one of the crossings. ``make(p)`` returns uint8 images (e.g. an intervention of strength ``p``).
+    """
+    low, high = 0.0, 1.0
+    for _ in range(steps):
+        middle = (low + high) / 2
+        low, high = (middle, high) if variance_sums(make(middle)).sum() > target else (low, middle)
+    return high
 
 
 def bootstrap_variance_sums(

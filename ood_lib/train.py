@@ -13,27 +13,18 @@ resumed from a checkpoint at step ``s`` draws exactly the batches and noise the
 uninterrupted run would have drawn. Evaluation uses fixed subsets and a fixed
 noise seed, so its curves move only because the model moves (Figure 4d).
 
-**Compiled training step** (``TrainConfig.compile``, else ``OOD_COMPILE=0|1``; default off):
-the training loss (the model's ``bits_per_dim``, or the DDP-wrapped flow) goes through
-``torch.compile``, which fuses the element-wise work around the convolutions; the backward
-pass is compiled with it. The compile time (tens of seconds per model and input shape on a
-CPU, more on a busy one) is part of the measured training time. Dequantization noise is drawn
-outside the compiled graphs (a graph break at the seeded generator), so the batches and noise
-are those of an eager run; the loss and log-determinants stay float32; the results equal eager
-ones to float tolerance, not bit for bit, and a run resumed in the same mode is bit-identical
-to an uninterrupted one. If no compiler is available or compilation fails, one log line says
-so and training goes on eagerly. The switch is not part of a model's identity (the zoo's cache
-and checkpoints ignore it) and changes nothing in the history. It stays off by default until a
-benchmark on a quiet machine shows that it pays (``benchmarks/RESULTS.md``).
+**Compiled training step** (``TrainConfig.compile``, else ``OOD_COMPILE=0|1``; default off): the
+loss goes through ``ood_lib.compiled_step.CompiledLoss``. Dequantization noise is drawn outside the
+compiled graphs, so batches and noise are an eager run's; results equal eager ones to float
+tolerance, a run resumed in the same mode is bit-identical to an uninterrupted one, and the switch
+is not part of a model's identity. It stays off until a quiet-machine benchmark shows that it pays.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +35,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from .bpd import dequantize
+from .compiled_step import CompiledLoss, compile_enabled
 from .device import get_device
 from .distributed import BitsPerDim, distributed_rank_and_size, mean_over_ranks
 from .model_files import load_checkpoint, save_checkpoint
@@ -53,11 +45,6 @@ from .profile import TrainConfig
 from .run_config import restore_rng_states, rng_states, run_config
 
 log = logging.getLogger(__name__)
-
-# The environment variable that switches the compiled training step when TrainConfig.compile is None.
-COMPILE_ENV = "OOD_COMPILE"
-# torch.compile's backend for the training step (tests and CPU smoke runs may swap in "aot_eager").
-COMPILE_BACKEND: str | Callable = "inductor"
 
 # Examples per forward pass during evaluation (no gradients, so larger than a training batch).
 EVAL_BATCH_SIZE = 256
@@ -159,54 +146,6 @@ def mean_bits_per_dim(model: nn.Module, x_uint8: torch.Tensor, device: torch.dev
         total += model.bits_per_dim(batch, generator=generator).double().sum().item()
     model.train(was_training)
     return total / len(x_uint8)
-
-
-def compile_enabled(config: TrainConfig) -> bool:
-    """Whether ``train`` compiles the loss: ``config.compile`` if set, else ``$OOD_COMPILE`` (``0``/``1``), else off."""
-    if config.compile is not None:
-        return bool(config.compile)
-    value = os.environ.get(COMPILE_ENV, "").strip()
-    if value not in ("", "0", "1"):
-        raise ValueError(f"{COMPILE_ENV}={value!r} is not one of: 0, 1 (default: 0).")
-    return value == "1"
-
-
-class CompiledLoss:
-    """``forward`` (e.g. ``model.bits_per_dim``) through ``torch.compile``, or eager once compilation failed.
-
-    ``torch.compile`` compiles lazily, at the first call (and the backward at the first backward
-    pass), so a failure shows up there: the caller hands it to :meth:`fall_back`, which logs
-    one line and makes every later call eager. ``active`` says whether calls still compile.
-    """
-
-    def __init__(self, forward: Callable, enabled: bool = True, backend: str | Callable | None = None) -> None:
-        self.eager = forward
-        self.compiled: Callable | None = None
-        if enabled:
-            try:
-                self.compiled = torch.compile(forward, backend=backend or COMPILE_BACKEND, dynamic=False)
-            except Exception as error:  # e.g. a Python version torch.compile does not support
-                self.fall_back(error)
-
-    @property
-    def active(self) -> bool:
-        return self.compiled is not None
-
-    def __call__(self, *args, **kwargs) -> torch.Tensor:
-        return (self.compiled or self.eager)(*args, **kwargs)
-
-    def fall_back(self, error: BaseException) -> None:
-        """Log that compilation is unavailable or failed (one line) and compute eagerly from now on."""
-        self.compiled = None
-        cause = error
-        while getattr(cause, "inner_exception", None) or cause.__cause__:  # dynamo wraps the backend's error
-            cause = getattr(cause, "inner_exception", None) or cause.__cause__
-        reason = (str(cause).strip().splitlines() or [""])[0][:200]
-        log.warning(
-            "torch.compile unavailable or failed (%s: %s); training with the eager (uncompiled) step.",
-            type(cause).__name__,
-            reason,
-        )
 
 
 def describe_device(device: torch.device) -> str:

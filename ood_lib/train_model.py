@@ -25,8 +25,8 @@ import torch
 import torch.distributed as dist
 
 from . import data, zoo
+from .compiled_step import COMPILE_ENV
 from .profile import PROFILES, get_profile
-from .train import COMPILE_ENV
 
 
 def _parser() -> argparse.ArgumentParser:

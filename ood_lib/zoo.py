@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,16 +34,14 @@ from torch import nn
 from . import data
 from .device import get_device
 from .distributed import distributed_rank_and_size
-from .flows import Glow
 from .model_files import MODEL_FORMAT, ModelFileError, StoredModel, load_model, provenance_now, read_record, save_model
 from .outlier_exposure import OutlierExposure
 from .paths import model_search_dirs, model_write_dir
-from .pixelcnn import PixelCNN
 from .profile import Profile, TrainConfig, get_profile
 from .run_config import config_differences, read_run_config, run_config, train_identity
 from .train import train
 from .training_lock import ModelDirNotWritableError, one_trainer  # noqa: F401 (raised by get)
-from .vae import VAE
+from .zoo_models import GLOW_MODELS, MODEL_BUILDERS
 
 # Each data set's out-of-distribution partner in the paper.
 OOD_PARTNERS = {
@@ -58,53 +55,6 @@ OOD_PARTNERS = {
 # Outlier exposure: outliers are pushed this many bits per dimension above the inliers, with this weight.
 OUTLIER_MARGIN_BPD = 1.0
 OUTLIER_WEIGHT = 1.0
-
-# Builds an untrained model for images of shape (H, W, C) at a profile's size; keyword options
-# (only the Glow builders take any) come from the variant.
-ModelBuilder = Callable[..., nn.Module]
-
-# The model names whose builder takes ``input_independent_split_prior``.
-GLOW_MODELS = ("glow", "cv_glow")
-
-
-def _glow_builder(coupling: str | None) -> ModelBuilder:
-    """Glow at the profile's size; ``coupling`` overrides the profile's coupling (None keeps it)."""
-
-    def build(
-        profile: Profile, image_shape_hwc: tuple[int, int, int], input_independent_split_prior: bool = False
-    ) -> nn.Module:
-        architecture = profile.glow(image_shape_hwc)
-        height, width, channels = image_shape_hwc
-        return Glow(
-            image_shape=(channels, height, width),
-            levels=architecture.levels,
-            steps=architecture.steps,
-            hidden=architecture.hidden,
-            coupling=coupling or architecture.coupling,
-            input_dependent_split_prior=not input_independent_split_prior,
-        )
-
-    return build
-
-
-def _family_builder(family: str, model_class: type[nn.Module]) -> ModelBuilder:
-    """``model_class`` with the profile's constructor arguments for ``family``."""
-
-    def build(profile: Profile, image_shape_hwc: tuple[int, int, int]) -> nn.Module:
-        height, width, channels = image_shape_hwc
-        return model_class(image_shape=(channels, height, width), **profile.architecture(family, image_shape_hwc))
-
-    return build
-
-
-# Model name -> (builder, the profile's training budget it uses). A new model family is one line here.
-MODEL_BUILDERS: dict[str, tuple[ModelBuilder, str]] = {
-    "glow": (_glow_builder(None), "glow"),
-    "cv_glow": (_glow_builder("additive"), "glow"),  # constant-volume Glow (Figure 4c)
-    "pixelcnn": (_family_builder("pixelcnn", PixelCNN), "pixelcnn"),  # Figure 3
-    "vae": (_family_builder("vae", VAE), "vae"),  # Figure 3
-}
-
 
 # The name chapters and tests know for an unreadable, foreign or pickled model file.
 CorruptModelFileError = ModelFileError

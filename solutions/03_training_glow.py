@@ -17,7 +17,7 @@
 # Worked answers to the exercises of [chapter 03](../chapters/03_training_glow.ipynb), with the
 # committed `quick` FashionMNIST Glow (`zoo.get`, never retrained here). Exercise 3 runs gradient
 # updates (fewer than set, to keep the four solution notebooks within CI's budget; it says how many
-# and what that costs). Exercise 4 as set retrains the `quick` Glow (about 12 CPU-minutes); this
+# and what that costs). Exercise 4 as set retrains the `quick` Glow (about 12 minutes on two idle cores); this
 # notebook does not run it and says so.
 
 # %%
@@ -235,7 +235,7 @@ finding(
 # ## Exercise 4: no learning-rate decay
 #
 # *Train the same Glow without the learning-rate decay and compare the test BPD, mean and median.* **Not run here.** The exercise as
-# set retrains the `quick` Glow (7000 updates, about 12 CPU-minutes at one thread, with
+# set retrains the `quick` Glow (7000 updates, about 12 minutes on two idle cores, with
 # `OOD_MODEL_WRITE_DIR` pointing to a scratch folder), far more than a solution run in CI can spend.
 # A stand-in small enough to fit (an earlier version of this solution trained a tiny Glow for 120
 # updates) ends near 7 BPD, barely below the 8 of the uniform model, where any schedule change mostly

@@ -223,15 +223,6 @@ finding(
 
 
 # %%
-def bisect_to_sum(make: object, target: float, steps: int = 30) -> float:
-    """A parameter p in [0, 1] at which variance_sums(make(p)).sum() crosses ``target`` (the chapter's bisection)."""
-    low, high = 0.0, 1.0
-    for _ in range(steps):
-        middle = (low + high) / 2
-        low, high = (middle, high) if stats.variance_sums(make(middle)).sum() > target else (low, middle)
-    return high
-
-
 def channel_difference(x_uint8: np.ndarray) -> float:
     """Mean absolute difference between the channels, over the three pairs (grey levels; the chapter's)."""
     pixels = x_uint8.astype(np.int16)
@@ -245,7 +236,7 @@ for split in data.SPLITS:
     split_images = data.load("cifar10_subset", split)[0]
     colour = split_images[data.subset_indices(len(split_images), NUM_GRAY, profile.seed)]
     grayed = interventions.desaturate(colour, 1.0)
-    shrink = 1.0 - bisect_to_sum(
+    shrink = 1.0 - stats.bisect_to_variance_sum(
         lambda s, x=colour: interventions.shrink_toward(x, 1.0 - s), stats.variance_sums(grayed).sum()
     )
     variants = {

@@ -709,9 +709,9 @@ finding(
 # ## Exercise 5: outlier exposure with MNIST as the outlier set
 #
 # *Use MNIST's training split as the outlier set of outlier exposure
-# (`zoo.Variant(outliers_from="mnist")`, a 300-update fine-tune, a few CPU-minutes) and evaluate on
-# the other OOD sets. Why is the MNIST column then meaningless, although no MNIST-test image is among
-# the outliers?*
+# (`zoo.Variant(outliers_from="mnist")`, a 300-update fine-tune that comes with the book; afresh it
+# takes minutes: the CIFAR-10 one took 2.4 on two idle threads) and evaluate on the other OOD sets.
+# Why is the MNIST column then meaningless, although no MNIST-test image is among the outliers?*
 #
 # **The model.** Outlier exposure through the zoo
 # (`python -m ood_lib.train_model pixelcnn fashion_mnist --profile quick --outliers-from mnist`) is a
@@ -861,14 +861,25 @@ print(
     f"{(oe_bpds['OE MNIST']['MNIST'] - oe_bpds['plain']['MNIST']).mean():+.3f}, FashionMNIST-test "
     f"{(oe_bpds['OE MNIST']['FashionMNIST'] - oe_bpds['plain']['FashionMNIST']).mean():+.3f}"
 )
+rise = {
+    name: oe_bpds["OE MNIST"][name] - oe_bpds["plain"][name] for name in ("MNIST train", "MNIST")
+}  # per image, the same images under both models
+rise_difference = intervals.bootstrap_mean_difference(rise["MNIST train"], rise["MNIST"])
+print(f"BPD rise on MNIST-train minus the rise on MNIST-test (independent images): {rise_difference.format(3)}")
+room_to_gain = [name for name in oe_ood if name != "MNIST" and oe_auroc["plain"][name].estimate < 0.99]
+print(f"sets other than MNIST with room to gain (plain AUROC below 0.99): {', '.join(room_to_gain)}")
 exercise_seconds[5] = elapsed(start)
 
 # %%
 # NBVAL_CHECK_OUTPUT
 finding("OE MNIST: MNIST AUROC above the plain PixelCNN's (paired interval above 0)", bool(oe_change["MNIST"].low > 0))
 finding(
-    "OE MNIST: no OOD set other than MNIST gains (no paired interval above 0)",
-    bool(not any(oe_change[name].low > 0 for name in oe_ood if name != "MNIST")),
+    "OE MNIST: no set other than MNIST with room to gain (plain AUROC below 0.99) gains (no paired interval above 0)",
+    bool(not any(oe_change[name].low > 0 for name in room_to_gain)),
+)
+finding(
+    "OE MNIST: the unseen MNIST-test images' BPD rose within a tenth of the MNIST-train rise (upper end of the interval)",
+    bool(rise_difference.high < 0.1 * rise["MNIST train"].mean()),
 )
 finding("OE MNIST: constant images lose AUROC (paired interval below 0)", bool(oe_change["constant"].high < 0))
 finding(
@@ -884,8 +895,8 @@ finding(
 # **Answer.** Evaluated, the fine-tune changes the MNIST column and almost nothing else. Its MNIST
 # AUROC is 0.920 [0.895, 0.944], against the plain PixelCNN's 0.057 (paired change 0.864, printed),
 # while the chapter's CIFAR-10 fine-tune leaves every column where the plain model has it. On the
-# sets it never saw, nothing gains (no paired interval above 0, checked): uniform and Gaussian noise
-# stay at 1.000 under all three models, with no room to gain; the flips stay at chance (paired
+# sets it never saw that had room to gain, nothing gains (no paired interval above 0, checked): uniform
+# and Gaussian noise stay at 1.000 under all three models, with no room to gain, and are left out of that check; the flips stay at chance (paired
 # intervals include 0); constant images lose a little, 0.997 to 0.988 (paired interval below 0,
 # checked). The price is paid on the training distribution: the FashionMNIST-test images' mean BPD
 # rises by 0.327 (printed).
@@ -893,8 +904,9 @@ finding(
 # **Why the MNIST column is meaningless.** The outliers and the MNIST test set come from one
 # distribution. The plain PixelCNN cannot tell MNIST-train from MNIST-test (AUROC interval around
 # 0.5, printed), and neither can the fine-tuned one: it raised the mean BPD of the MNIST-train
-# images by 6.647 and that of the MNIST-test images, which it never saw, by 6.906, and it ranks the
-# two sets at 0.530 [0.472, 0.586] (interval includes 0.5, checked). What it learnt to push away is
+# images by 6.647 and that of the MNIST-test images, which it never saw, by 6.906 (the difference of
+# the two rises has its interval printed; pinned: the test images rose within a tenth of the training
+# images' rise), and it ranks the two sets at 0.530 [0.472, 0.586] (interval includes 0.5, checked). What it learnt to push away is
 # the distribution, MNIST-test included, so the 0.920 shows that the fine-tune fitted its own kind of
 # training outliers, as a training accuracy would, not that it detects an unknown kind of input. The
 # hinge says why this fine-tune acts where the chapter's does not: under the plain model almost every

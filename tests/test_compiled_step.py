@@ -17,20 +17,19 @@ import copy
 import dataclasses
 import logging
 import os
-import re
 from pathlib import Path
 
 import pytest
 import torch
 
+from ood_lib import compiled_step, zoo
 from ood_lib import train as engine
-from ood_lib import zoo
+from ood_lib.compiled_step import CompiledLoss, compile_enabled
 from ood_lib.flows import Glow
-from ood_lib.model_files import MODEL_FORMAT, read_record
 from ood_lib.pixelcnn import PixelCNN
-from ood_lib.profile import PROFILES, TrainConfig
+from ood_lib.profile import TrainConfig
 from ood_lib.run_config import run_config
-from ood_lib.train import CompiledLoss, compile_enabled, train
+from ood_lib.train import train
 from ood_lib.vae import VAE
 
 CPU = torch.device("cpu")
@@ -81,7 +80,7 @@ def tiny_config(**changes) -> TrainConfig:
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, single_thread) -> str:
     """The engine's compile backend for one test."""
-    monkeypatch.setattr(engine, "COMPILE_BACKEND", request.param)
+    monkeypatch.setattr(compiled_step, "COMPILE_BACKEND", request.param)
     return request.param
 
 
@@ -182,7 +181,7 @@ def test_a_failing_compiler_falls_back_to_eager_with_one_log_line(
     eager_history = train(
         FAMILIES["pixelcnn"](), x_train, tiny_config(compile=False), tmp_path / "eager.pt", device=CPU, progress=False
     )
-    monkeypatch.setattr(engine, "COMPILE_BACKEND", broken_backend)
+    monkeypatch.setattr(compiled_step, "COMPILE_BACKEND", broken_backend)
     torch.manual_seed(0)
     with caplog.at_level(logging.WARNING, logger="ood_lib.train"):
         fallback_history = train(
@@ -217,44 +216,3 @@ def test_the_switch_is_not_part_of_a_run_or_a_models_identity() -> None:
         assert zoo._zoo_config("glow", model, "mnist", tiny_config(compile=value), zoo.PLAIN) == zoo._zoo_config(
             "glow", model, "mnist", tiny_config(), zoo.PLAIN
         )
-
-
-def variant_of(file_name: str) -> tuple[str, str, zoo.Variant]:
-    """(model name, training set, variant) of a zoo file name, e.g. ``pixelcnn_fashion_mnist_perturbed0.1``."""
-    stem = file_name.removesuffix(".safetensors")
-    model_name = max((name for name in zoo.MODEL_BUILDERS if stem.startswith(name + "_")), key=len)
-    rest = stem[len(model_name) + 1 :]
-    train_set = max((name for name in zoo.data.SPECS if rest.startswith(name)), key=len)
-    suffix = rest[len(train_set) :]
-    seed = re.search(r"_seed(\d+)", suffix)
-    rate = re.search(r"_perturbed([0-9.]+)", suffix)
-    outliers = re.search(r"_oe-([a-z0-9_]+?)(?:_bf16|$)", suffix)
-    variant = zoo.Variant(
-        int(seed.group(1)) if seed else 0,
-        float(rate.group(1)) if rate else 0.0,
-        outliers.group(1) if outliers else None,
-        suffix.endswith("_bf16"),
-    )
-    return model_name, train_set, variant
-
-
-@pytest.mark.parametrize("compile_env", ["0", "1"])
-def test_every_committed_quick_model_still_loads_without_training(
-    compile_env: str, monkeypatch: pytest.MonkeyPatch, shared_data: Path
-) -> None:
-    files = sorted((REPO_MODELS / "quick").glob("*.safetensors"))
-    files = [path for path in files if not path.name.endswith(".ckpt.safetensors")]
-    if not files:
-        pytest.skip("no committed quick models")
-    monkeypatch.setenv("OOD_TRAIN", "never")
-    monkeypatch.setenv("OOD_COMPILE", compile_env)
-    monkeypatch.setenv("OOD_DATA_DIR", str(shared_data))  # the OOD partners on disk enter the configs
-    monkeypatch.setenv("OOD_MODEL_DIR", str(REPO_MODELS))
-    monkeypatch.delenv("OOD_MODEL_WRITE_DIR", raising=False)
-    for path in files:
-        model_name, train_set, variant = variant_of(path.name)
-        target = zoo.wanted(model_name, train_set, PROFILES["quick"], variant)
-        assert target.path.name == path.name
-        assert read_record(path, MODEL_FORMAT)["config"] == target.config, path.name
-        trained = zoo.get(model_name, train_set, PROFILES["quick"], variant=variant, progress=False)
-        assert trained.from_cache and trained.path.name == path.name

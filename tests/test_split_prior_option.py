@@ -171,8 +171,10 @@ def _variant_of(stored: dict, profile) -> zoo.Variant:
     )
 
 
+@pytest.mark.parametrize("compile_env", ["0", "1"])  # the compiled step's switch is not part of a model's identity
 @pytest.mark.parametrize("path", COMMITTED_QUICK_MODELS, ids=lambda path: path.stem)
-def test_every_committed_quick_model_still_loads_through_the_zoo(path, shared_data, monkeypatch) -> None:
+def test_every_committed_quick_model_still_loads_through_the_zoo(path, compile_env, shared_data, monkeypatch) -> None:
+    monkeypatch.setenv("OOD_COMPILE", compile_env)
     monkeypatch.setenv("OOD_DATA_DIR", str(shared_data))
     monkeypatch.setenv("OOD_MODEL_DIR", str(path.parent.parent))
     monkeypatch.delenv("OOD_MODEL_WRITE_DIR", raising=False)

@@ -54,3 +54,18 @@ def test_map_rank_correlation_depends_on_the_second_map() -> None:
 def test_map_rank_correlation_refuses_maps_of_different_shapes() -> None:
     with pytest.raises(ValueError, match="different shapes"):
         stats.map_rank_correlation(np.zeros((28, 28)), np.zeros(784))
+
+
+def test_bisect_to_variance_sum_finds_the_shrink_factor_of_a_known_variance() -> None:
+    # x = 128 + s * noise (rounded): the summed variance falls like s^2, so a quarter of it is at s = 1/2
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0.0, 40.0, size=(2000, 4, 4, 1))
+
+    def shrink(p: float) -> np.ndarray:
+        return np.clip(np.rint(128 + (1.0 - p) * noise), 0, 255).astype(np.uint8)
+
+    full = stats.variance_sums(shrink(0.0)).sum()
+    p = stats.bisect_to_variance_sum(shrink, full / 4)
+    assert abs(p - 0.5) < 0.01
+    assert abs(stats.variance_sums(shrink(p)).sum() - full / 4) < 0.01 * full
+    assert abs(stats.bisect_to_variance_sum(shrink, full / 4, steps=3) - 0.5) <= 2**-3  # within 2^-steps

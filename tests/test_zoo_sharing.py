@@ -95,7 +95,9 @@ def test_under_ood_train_never_a_missing_or_stale_model_is_an_error_with_the_com
     with pytest.raises(zoo.ModelNotTrainedError, match="is missing") as missing:
         zoo.get("glow", "fashion_mnist", profile, variant=zoo.Variant(seed=1), progress=False)
     assert "glow_fashion_mnist_seed1.safetensors" in str(missing.value)
-    assert "`python -m ood_lib.train_model glow fashion_mnist --profile tiny --seed 1`" in str(missing.value)
+    assert "`OOD_TRAIN=missing python -m ood_lib.train_model glow fashion_mnist --profile tiny --seed 1`" in str(
+        missing.value
+    )
 
     with pytest.raises(zoo.ModelNotTrainedError, match="is stale for its configuration") as stale:
         zoo.get("glow", "fashion_mnist", tiny_profile(lr=2e-3), progress=False)
