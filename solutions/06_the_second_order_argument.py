@@ -38,9 +38,9 @@ from ood_lib.bpd import dequantize
 from ood_lib.cv_glow_closed_form import diagonal_curvature
 from ood_lib.findings import finding, sanity_check
 from ood_lib.flows.glow import Glow
-from ood_lib.flows.squeeze import squeeze2d
 from ood_lib.flows.zero_conv import ZeroConv2d
 from ood_lib.frozen_activations import FrozenReLU, TangentSoftplus, replace_activations
+from ood_lib.log_prob_terms import log_prob_terms
 from ood_lib.profile import TrainConfig, chapter_footer, chapter_header
 from ood_lib.second_order import LinearGaussianFlow, hessian_diagonal, hessian_vector_products, mean_quadratic_form
 from ood_lib.train import train
@@ -469,35 +469,24 @@ with Stopwatch("exercise 4"):
             values.append(products.flatten(1)[torch.arange(len(chunk)), chunk])
         return torch.cat(values).double().numpy()
 
+    def priors_at(model: Glow, x0: torch.Tensor) -> dict:
+        """Every prior's terms at the one image x0, with its mean and log sigma kept (split 1, ..., top)."""
+        with torch.no_grad():
+            return log_prob_terms(model, x0[None], keep_tensors=True).priors
+
     def prior_log_stds(model: Glow, x0: torch.Tensor) -> list[torch.Tensor]:
         """log sigma of every latent coordinate at x0 (split priors evaluated there, then the top prior)."""
-        hidden, log_stds = x0[None] - 0.5, []
-        with torch.no_grad():
-            for level, steps in enumerate(model.levels):
-                hidden = squeeze2d(hidden)
-                for step in steps:
-                    hidden, _ = step(hidden)
-                if level < model.num_levels - 1:
-                    hidden, _ = model.splits[level](hidden)
-                    log_stds.append(model.splits[level].prior_params(hidden)[1])
-        return [log_std.detach() for log_std in log_stds] + [model.top_prior.log_std.detach()[None]]
+        return [terms.log_std.detach() for terms in priors_at(model, x0).values()]
 
     def freeze_split_priors(model: Glow, x0: torch.Tensor) -> Glow:
         """The split priors' means and log-scales fixed at their values at x0 (they no longer see the kept half)."""
-        hidden = x0[None] - 0.5
-        with torch.no_grad():
-            for level, steps in enumerate(model.levels):
-                hidden = squeeze2d(hidden)
-                for step in steps:
-                    hidden, _ = step(hidden)
-                if level < model.num_levels - 1:
-                    split = model.splits[level]
-                    hidden, _ = split(hidden)
-                    mean, log_std = split.prior_params(hidden)
-                    split.prior_params = lambda kept, mean=mean, log_std=log_std: (
-                        mean.expand(len(kept), *mean.shape[1:]),
-                        log_std.expand(len(kept), *log_std.shape[1:]),
-                    )
+        priors = priors_at(model, x0)
+        for level, split in enumerate(model.splits):
+            mean, log_std = priors[f"split {level + 1}"].mean.detach(), priors[f"split {level + 1}"].log_std.detach()
+            split.prior_params = lambda kept, mean=mean, log_std=log_std: (
+                mean.expand(len(kept), *mean.shape[1:]),
+                log_std.expand(len(kept), *log_std.shape[1:]),
+            )
         return model
 
     identity_couplings = copy.deepcopy(cv_glow)
