@@ -4,7 +4,7 @@ Trains exactly what ``zoo.get(MODEL, DATA, profile, variant=Variant(seed=S, ...)
 cache path, configuration, checkpoints and resume), so the chapters then find the model in the
 cache. Every variant can be trained: ``--perturbation-rate`` (likelihood-ratio background
 models), ``--outliers-from`` (outlier exposure), ``--input-independent-split-prior`` (a Glow whose
-split priors do not depend on the input) and ``--bf16``. ``--compile`` / ``--no-compile`` switch
+split priors do not depend on the input), ``--no-lr-decay`` (a constant learning rate) and ``--bf16``. ``--compile`` / ``--no-compile`` switch
 the compiled training step (``ood_lib.train``; default ``$OOD_COMPILE``, else off), which does not
 change which model is trained or where it is cached.
 
@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Glow / CV-Glow only: split priors with learned constants instead of a function of the kept half",
     )
+    parser.add_argument(
+        "--no-lr-decay", action="store_true", help="a constant learning rate (the profile's decay fraction set to 0)"
+    )
     return parser
 
 
@@ -94,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         args.outliers_from,
         args.bf16,
         input_independent_split_prior=args.input_independent_split_prior,
+        no_lr_decay=args.no_lr_decay,
     )
     profile = get_profile(args.profile)
     rank, world_size = _start_process_group()

@@ -104,6 +104,7 @@ class Variant:
     bf16: bool = False  # bfloat16 autocast in training (``ood_lib.train.train``); a model of its own
     # Glow / CV-Glow only: split priors with a learned mean and log-std per position, not a function of the kept half
     input_independent_split_prior: bool = False
+    no_lr_decay: bool = False  # a constant learning rate: the profile's decay_fraction set to 0
 
     def suffix(self) -> str:
         """File-name suffix; empty for the plain model."""
@@ -112,6 +113,7 @@ class Variant:
         parts.append(f"_oe-{self.outliers_from}" if self.outliers_from else "")
         parts.append("_bf16" if self.bf16 else "")
         parts.append("_constsplit" if self.input_independent_split_prior else "")
+        parts.append("_nodecay" if self.no_lr_decay else "")
         return "".join(parts)
 
 
@@ -212,6 +214,8 @@ def wanted(model_name: str, train_set: str, profile: Profile | None = None, vari
         profile.outlier_exposure_train if variant.outliers_from else profile.train(image_shape, training_family)
     )
     train_config = dataclasses.replace(base_config, seed=base_config.seed + variant.seed)
+    if variant.no_lr_decay:
+        train_config = dataclasses.replace(train_config, decay_fraction=0.0)
     with torch.random.fork_rng(devices=[]):  # the same initial weights every time, global RNG untouched
         torch.manual_seed(train_config.seed)
         model = build(profile, image_shape, **options)
@@ -228,6 +232,7 @@ def train_command(target: Wanted) -> str:
     parts += ["--outliers-from", variant.outliers_from] if variant.outliers_from else []
     parts += ["--bf16"] if variant.bf16 else []
     parts += ["--input-independent-split-prior"] if variant.input_independent_split_prior else []
+    parts += ["--no-lr-decay"] if variant.no_lr_decay else []
     return " ".join(parts)
 
 

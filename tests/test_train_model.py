@@ -56,6 +56,30 @@ def test_command_trains_the_input_independent_split_prior_variant(
     assert zoo.get("cv_glow", "fashion_mnist", tiny_profile(), variant=constant_split, progress=False).from_cache
 
 
+def test_command_trains_the_no_decay_variant_with_a_constant_learning_rate(
+    fake_datasets,  # noqa: F811 (a fixture)
+    training_runs,  # noqa: F811 (a fixture)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decaying = tiny_profile(decay_fraction=0.5)
+    monkeypatch.setitem(profiles.PROFILES, "tiny", decaying)
+    no_decay = zoo.Variant(no_lr_decay=True)
+    target = zoo.wanted("glow", "fashion_mnist", decaying, no_decay)
+    plain = zoo.wanted("glow", "fashion_mnist", decaying)
+    assert target.path.name == "glow_fashion_mnist_nodecay.safetensors"
+    assert plain.train_config.decay_fraction > 0 and target.train_config.decay_fraction == 0
+    assert target.config["train"] == {**plain.config["train"], "decay_fraction": 0.0}
+    assert {k: v for k, v in target.config.items() if k != "train"} == {
+        k: v for k, v in plain.config.items() if k != "train"
+    }
+    command = zoo.train_command(target)
+    assert command == "python -m ood_lib.train_model glow fashion_mnist --profile tiny --no-lr-decay"
+    assert main(command.split()[3:]) == 0
+    assert training_runs[-1]["config"].decay_fraction == 0
+    monkeypatch.setenv("OOD_TRAIN", "never")
+    assert zoo.get("glow", "fashion_mnist", decaying, variant=no_decay, progress=False).from_cache
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
