@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted((ROOT / "ood_lib").rglob("*.py"))
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.py"))
 MAX_MODULE_LINES = 400
-# Data and models reach a chapter through ood_lib.data and ood_lib.zoo, never directly.
+# Data and models reach a chapter through ood_lib.data and ood_lib.training.zoo, never directly.
 FORBIDDEN_IN_CHAPTERS = {
     "imports": {"torchvision", "pooch", "ood_lib.data.store", "ood_lib.data.fetch"},
     "calls": {"torch.load", "np.load", "numpy.load", "torch.save"},
@@ -85,7 +85,7 @@ def test_chapter_uses_only_the_public_api_of_ood_lib(path: Path) -> None:
             problems.append(f"reaches into private {dotted_name(node)}")
         if isinstance(node, ast.Call) and dotted_name(node.func) in FORBIDDEN_IN_CHAPTERS["calls"]:
             problems.append(
-                f"calls {dotted_name(node.func)} (load data and models through ood_lib.data and ood_lib.zoo)"
+                f"calls {dotted_name(node.func)} (load data and models through ood_lib.data and ood_lib.training.zoo)"
             )
     assert not problems, f"{path.name}: {sorted(set(problems))}"
 
@@ -93,7 +93,7 @@ def test_chapter_uses_only_the_public_api_of_ood_lib(path: Path) -> None:
 def test_the_checks_catch_a_chapter_that_reaches_into_private_helpers(tmp_path: Path) -> None:
     chapter = tmp_path / "99_bad.py"
     chapter.write_text(
-        "from ood_lib import zoo\nfrom ood_lib.train import _derived_seed\nx = zoo._glow_builder(None)\n"
+        "from ood_lib import zoo\nfrom ood_lib.training.engine import _derived_seed\nx = zoo._glow_builder(None)\n"
         "import torch\nm = torch.load('model.pt')\n"
     )
     with pytest.raises(AssertionError, match="private") as error:

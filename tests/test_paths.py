@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ood_lib.paths import REPO_ROOT, describe
+from ood_lib.settings.paths import REPO_ROOT, describe
 
 
 def test_a_path_in_or_beside_the_project_is_printed_relative() -> None:

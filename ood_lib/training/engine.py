@@ -14,7 +14,7 @@ uninterrupted run would have drawn. Evaluation uses fixed subsets and a fixed
 noise seed, so its curves move only because the model moves (Figure 4d).
 
 **Compiled training step** (``TrainConfig.compile``, else ``OOD_COMPILE=0|1``; default off): the
-loss goes through ``ood_lib.compiled_step.CompiledLoss``. Dequantization noise is drawn outside the
+loss goes through ``ood_lib.training.compiled_step.CompiledLoss``. Dequantization noise is drawn outside the
 compiled graphs, so batches and noise are an eager run's; results equal eager ones to float
 tolerance, a run resumed in the same mode is bit-identical to an uninterrupted one, and the switch
 is not part of a model's identity. It stays off until a quiet-machine benchmark shows that it pays.
@@ -34,15 +34,15 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from .bpd import dequantize
-from .compiled_step import CompiledLoss, compile_enabled
-from .device import get_device
-from .distributed import BitsPerDim, distributed_rank_and_size, mean_over_ranks
-from .model_files import load_checkpoint, save_checkpoint
-from .outlier_exposure import OutlierExposure
-from .perturbation import perturb_pixels
-from .profile import TrainConfig
-from .run_config import restore_rng_states, rng_states, run_config
+from ood_lib.data.dequantization import dequantize
+from ood_lib.settings.device import get_device
+from ood_lib.settings.profiles import TrainConfig
+from ood_lib.training.compiled_step import CompiledLoss, compile_enabled
+from ood_lib.training.distributed import BitsPerDim, distributed_rank_and_size, mean_over_ranks
+from ood_lib.training.model_files import load_checkpoint, save_checkpoint
+from ood_lib.training.outlier_exposure import OutlierExposure
+from ood_lib.training.perturbation import perturb_pixels
+from ood_lib.training.run_config import restore_rng_states, rng_states, run_config
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def train(
     """Train ``model`` on uint8 NCHW images ``x_train`` for ``config.n_steps`` updates; return its history.
 
     With ``perturbation_rate`` > 0 every training batch is perturbed first
-    (:func:`ood_lib.perturbation.perturb_pixels`, a seeded stream per update): the
+    (:func:`ood_lib.training.perturbation.perturb_pixels`, a seeded stream per update): the
     background models of likelihood-ratio scores. Evaluation uses clean images.
 
     With ``outliers`` (outlier exposure, Hendrycks et al. 2019) each update also draws a
@@ -182,7 +182,7 @@ def train(
     ``mean(b_in) + weight * mean(max(0, margin + b_in - b_out))`` with b the per-image BPD:
     the outliers are pushed at least ``margin`` bits per dimension above the inliers.
 
-    Resumes from ``checkpoint_path`` (a data-only file, ``ood_lib.model_files.save_checkpoint``)
+    Resumes from ``checkpoint_path`` (a data-only file, ``ood_lib.training.model_files.save_checkpoint``)
     when it holds a checkpoint of the same run
     (raises ``CheckpointMismatchError`` if it holds another run's), and returns at
     once if that run is finished. Writes a checkpoint every
