@@ -6,12 +6,13 @@ minimising the mean bits per dimension with Adamax (Glow's optimiser), a linear
 learning-rate warmup and gradient-norm clipping.
 
 Reproducibility and resumption rest on one design choice: everything random
-during training is a pure function of ``(config.seed, step)``. The minibatch
-of step ``s`` comes from a permutation seeded by ``(seed, epoch)`` and its
-dequantization noise from a generator seeded by ``(seed, step)``, so a run
-resumed from a checkpoint at step ``s`` draws exactly the batches and noise the
+during training is a pure function of ``(config.seed, step)`` (``ood_lib.training.streams``),
+so a run resumed from a checkpoint at step ``s`` draws exactly the batches and noise the
 uninterrupted run would have drawn. Evaluation uses fixed subsets and a fixed
 noise seed, so its curves move only because the model moves (Figure 4d).
+
+``train`` reads as its pieces (``_TrainingRun``): set-up, start or resume, the first pass that
+initialises data-dependent layers, one update, evaluation, checkpointing, and the loop over them.
 
 **Compiled training step** (``TrainConfig.compile``, else ``OOD_COMPILE=0|1``; default off): the
 loss goes through ``ood_lib.training.compiled_step.CompiledLoss``. Dequantization noise is drawn outside the
@@ -22,7 +23,6 @@ is not part of a model's identity. It stays off until a quiet-machine benchmark 
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from pathlib import Path
@@ -37,21 +37,17 @@ from tqdm import tqdm
 from ood_lib.data.dequantization import dequantize
 from ood_lib.settings.device import get_device
 from ood_lib.settings.profiles import TrainConfig
+from ood_lib.training import streams
 from ood_lib.training.compiled_step import CompiledLoss, compile_enabled
 from ood_lib.training.distributed import BitsPerDim, distributed_rank_and_size, mean_over_ranks
 from ood_lib.training.model_files import load_checkpoint, save_checkpoint
 from ood_lib.training.outlier_exposure import OutlierExposure
 from ood_lib.training.perturbation import perturb_pixels
 from ood_lib.training.run_config import restore_rng_states, rng_states, run_config
-
-log = logging.getLogger(__name__)
+from ood_lib.training.streams import batch_indices, fixed_subset, seeded_generator
 
 # Examples per forward pass during evaluation (no gradients, so larger than a training batch).
 EVAL_BATCH_SIZE = 256
-
-# Independent random streams derived from ``config.seed``.
-_SHUFFLE_STREAM, _NOISE_STREAM, _EVAL_NOISE_STREAM, _EVAL_SUBSET_STREAM, _PERTURB_STREAM, _OUTLIER_STREAM = range(6)
-
 
 # The history key under which the fixed subset of the training data is evaluated.
 TRAIN_EVAL_KEY = "train"
@@ -100,46 +96,12 @@ def learning_rate(step: int, config: TrainConfig) -> float:
     return config.lr * warmup * decay
 
 
-def _derived_seed(*keys: int) -> int:
-    """A well-mixed 63-bit seed from integer keys, so neighbouring steps get unrelated streams."""
-    return int(np.random.SeedSequence(list(keys)).generate_state(1, dtype=np.uint64)[0] >> 1)
-
-
-def batch_indices(step: int, n_examples: int, batch_size: int, seed: int) -> torch.Tensor:
-    """Indices into the training set of the minibatch of update ``step``.
-
-    Epoch ``e`` walks through a permutation seeded by ``(seed, e)``; the incomplete
-    last batch of an epoch is dropped. Depends on nothing but its arguments, which
-    is what makes a resumed run identical to an uninterrupted one.
-    """
-    if n_examples < batch_size:
-        raise ValueError(f"Need at least one full batch: {n_examples} examples < batch size {batch_size}.")
-    batches_per_epoch = n_examples // batch_size
-    epoch, position = divmod(step, batches_per_epoch)
-    generator = torch.Generator().manual_seed(_derived_seed(seed, _SHUFFLE_STREAM, epoch))
-    permutation = torch.randperm(n_examples, generator=generator)
-    return permutation[position * batch_size : (position + 1) * batch_size]
-
-
-def _seeded_generator(device: torch.device, *keys: int) -> torch.Generator:
-    return torch.Generator(device=device).manual_seed(_derived_seed(*keys))
-
-
-def _fixed_subset(x_uint8: torch.Tensor, n_max: int, seed: int) -> torch.Tensor:
-    """At most ``n_max`` examples of ``x_uint8``, the same ones on every call."""
-    if len(x_uint8) <= n_max:
-        return x_uint8
-    generator = torch.Generator().manual_seed(_derived_seed(seed, _EVAL_SUBSET_STREAM))
-    keep = torch.randperm(len(x_uint8), generator=generator)[:n_max].sort().values
-    return x_uint8[keep]
-
-
 @torch.no_grad()
 def mean_bits_per_dim(model: nn.Module, x_uint8: torch.Tensor, device: torch.device, seed: int) -> float:
     """Mean BPD of ``model`` on ``x_uint8`` in eval mode, with dequantization noise fixed by ``seed``."""
     was_training = model.training
     model.eval()
-    generator = _seeded_generator(device, seed, _EVAL_NOISE_STREAM)
+    generator = seeded_generator(device, seed, streams.EVAL_NOISE_STREAM)
     total = 0.0
     for start in range(0, len(x_uint8), EVAL_BATCH_SIZE):
         batch = x_uint8[start : start + EVAL_BATCH_SIZE].to(device)
@@ -157,6 +119,217 @@ def describe_device(device: torch.device) -> str:
 
 def _empty_history(eval_names: list[str]) -> dict:
     return {"step": [], "train_loss": [], "lr": [], "eval": {name: [] for name in eval_names}, "wall_time_s": 0.0}
+
+
+class _TrainingRun:
+    """One call of :func:`train`, in the pieces a reader takes one at a time.
+
+    ``__init__`` checks the inputs and sets up (device, fixed evaluation subsets, optimiser, run
+    identity); ``_start_or_resume`` fills the state (step, history, RNGs) from a matching checkpoint
+    or afresh; ``_first_pass`` initialises data-dependent layers; ``_update`` is one optimiser step;
+    ``_evaluate`` appends to the history; ``_checkpoint`` writes the state; ``run`` loops over them.
+    """
+
+    def __init__(self, model, x_train, config, checkpoint_path, eval_sets, device, perturbation_rate, outliers, bf16):
+        self.checkpoint_path = Path(checkpoint_path)
+        self.device = device or get_device()
+        eval_sets = dict(eval_sets or {})
+        if TRAIN_EVAL_KEY in eval_sets:
+            raise ValueError(
+                f"eval_sets may not contain {TRAIN_EVAL_KEY!r}: the training subset is evaluated under it."
+            )
+        if x_train.dtype != torch.uint8 or x_train.ndim != 4:
+            raise ValueError(f"x_train must be uint8 NCHW images, got {x_train.dtype} {tuple(x_train.shape)}.")
+        self.model, self.x_train, self.config = model, x_train, config
+        self.perturbation_rate, self.outliers, self.bf16 = perturbation_rate, outliers, bf16
+        self.eval_subsets = {TRAIN_EVAL_KEY: fixed_subset(x_train, config.n_eval, config.seed)}
+        self.eval_subsets.update({name: fixed_subset(x, config.n_eval, config.seed) for name, x in eval_sets.items()})
+
+        self.rank, self.world_size = distributed_rank_and_size()
+        if self.world_size > 1:
+            if config.batch_size % self.world_size:
+                raise ValueError(
+                    f"batch size {config.batch_size} is not divisible by the world size {self.world_size}."
+                )
+            if not hasattr(model, "log_prob") or outliers is not None:
+                raise ValueError(
+                    "Distributed training supports flows (a log_prob on dequantized inputs) without outliers."
+                )
+        rank, world_size = self.rank, self.world_size
+        self.shard = slice(rank * config.batch_size // world_size, (rank + 1) * config.batch_size // world_size)
+        model.to(self.device)
+        model.train()
+        # foreach: a few multi-tensor kernels per update instead of several per parameter; same results bit for bit.
+        self.optimizer = torch.optim.Adamax(model.parameters(), lr=learning_rate(0, config), foreach=True)
+        self.this_run = run_config(model, x_train, config, eval_sets, perturbation_rate, outliers, bf16)
+        if bf16 and self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        self._start_or_resume()
+        self.distributed_model: DistributedDataParallel | None = None
+        self.bits_per_dim = CompiledLoss(model.bits_per_dim, compile_enabled(config))  # replaced under DDP
+
+    def _start_or_resume(self) -> None:
+        """Step, history and RNG states: a matching checkpoint's, else those of a fresh run."""
+        if not self.checkpoint_path.exists():
+            torch.manual_seed(self.config.seed)
+            self.step, self.history, self.losses_since_eval = 0, _empty_history(list(self.eval_subsets)), []
+            self.last_checkpoint_step: int | None = None
+            return
+        checkpoint = load_checkpoint(self.checkpoint_path)
+        if checkpoint["run_config"] != self.this_run:
+            raise CheckpointMismatchError(
+                f"{self.checkpoint_path} holds a checkpoint of a different run "
+                f"(stored {checkpoint['run_config']}, requested {self.this_run}). "
+                "Delete it or choose another checkpoint path."
+            )
+        self.model.load_state_dict(checkpoint["model_state"])
+        self.optimizer.load_state_dict(checkpoint["optimizer_state"])
+        restore_rng_states(checkpoint["rng_states"])
+        self.step, self.history = checkpoint["step"], checkpoint["history"]
+        self.losses_since_eval: list[float] = checkpoint["losses_since_eval"]
+        self.last_checkpoint_step = self.step
+
+    def _batch_for(self, update: int) -> torch.Tensor:
+        """The (perturbed, if asked) uint8 training batch of ``update``: the same in every session."""
+        config = self.config
+        batch = self.x_train[batch_indices(update, len(self.x_train), config.batch_size, config.seed)].to(self.device)
+        if self.perturbation_rate:
+            generator = seeded_generator(self.device, config.seed, streams.PERTURB_STREAM, update)
+            batch = perturb_pixels(batch, self.perturbation_rate, generator)
+        return batch
+
+    def _noise_for(self, update: int) -> torch.Generator:
+        return seeded_generator(self.device, self.config.seed, streams.NOISE_STREAM, update)
+
+    def _loss_for(self, update: int) -> torch.Tensor:
+        """The training loss of ``update``: mean BPD, or the outlier-exposure loss, or this rank's shard's."""
+        if self.distributed_model is not None:
+            x = dequantize(self._batch_for(update), self._noise_for(update)).to(self.device)
+            return self.bits_per_dim(x[self.shard]).mean()
+        inlier_bpd = self.bits_per_dim(self._batch_for(update), generator=self._noise_for(update))
+        if self.outliers is None:
+            return inlier_bpd.mean()
+        indices = batch_indices(update, len(self.outliers.images), self.config.batch_size, self.config.seed + 1)
+        outlier_bpd = self.bits_per_dim(
+            self.outliers.images[indices].to(self.device),
+            generator=seeded_generator(self.device, self.config.seed, streams.OUTLIER_STREAM, update),
+        )
+        return self.outliers.loss(inlier_bpd, outlier_bpd)
+
+    def _raise_if_diverged(self, value: float) -> None:
+        if not math.isfinite(value):
+            good_checkpoint = self.checkpoint_path if self.last_checkpoint_step is not None else None
+            raise TrainingDivergedError(self.step, value, good_checkpoint, self.last_checkpoint_step)
+
+    def _loss_and_gradients(self, update: int) -> float:
+        """Forward and backward pass of ``update``; the minibatch loss (the global batch's under DDP)."""
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            loss = self._loss_for(update).float()
+        loss_value = loss.item() if self.world_size == 1 else mean_over_ranks(loss, self.world_size)
+        self._raise_if_diverged(loss_value)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        return loss_value
+
+    def _update(self) -> float:
+        """One optimiser step at the current step's learning rate (eager again if compiling fails); its loss."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.step, self.config)
+        try:
+            loss_value = self._loss_and_gradients(self.step)
+        except TrainingDivergedError:
+            raise
+        except Exception as error:  # compilation happens at the first forward and backward pass
+            if not self.bits_per_dim.active:
+                raise
+            self.bits_per_dim.fall_back(error)  # nothing was updated yet: redo this update eagerly
+            loss_value = self._loss_and_gradients(self.step)
+        grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip, foreach=True)
+        self._raise_if_diverged(grad_norm.item())
+        self.optimizer.step()
+        self.step += 1
+        self.losses_since_eval.append(loss_value)
+        return loss_value
+
+    def _evaluate(self, train_loss: float) -> None:
+        """Append the current step, ``train_loss``, learning rate and evaluation BPDs to the history (rank 0)."""
+        if self.rank != 0:
+            return
+        history, config = self.history, self.config
+        history["step"].append(self.step)
+        history["train_loss"].append(train_loss)
+        history["lr"].append(learning_rate(self.step, config))
+        for name, subset in self.eval_subsets.items():
+            history["eval"][name].append(mean_bits_per_dim(self.model, subset, self.device, config.seed))
+
+    def _checkpoint(self) -> None:
+        """Write everything a resumed run needs to ``checkpoint_path``, atomically (rank 0)."""
+        if self.rank == 0:
+            checkpoint = {
+                "run_config": self.this_run,
+                "model_state": self.model.state_dict(),
+                "optimizer_state": self.optimizer.state_dict(),
+                "step": self.step,
+                "history": self.history,
+                "losses_since_eval": self.losses_since_eval,
+                "rng_states": rng_states(),
+            }
+            save_checkpoint(self.checkpoint_path, checkpoint)
+        self.last_checkpoint_step = self.step
+
+    def _first_pass(self) -> None:
+        """Initialise data-dependent layers (ActNorm) on a real batch and evaluate a fresh run; wrap DDP."""
+        if self.step == 0:
+            with torch.no_grad():
+                first_loss = self.model.bits_per_dim(self._batch_for(0), generator=self._noise_for(0)).mean().item()
+            self._evaluate(first_loss)
+        elif self.bits_per_dim.active and self.step < self.config.n_steps:
+            # A resumed run: let data-dependent layers see their (already restored) initialisation in an eager
+            # pass first, as a fresh run's first pass does, so the compiled graphs are the same ones in both
+            # (otherwise the first compiled update traces ActNorm's check, fuses differently and rounds differently).
+            with torch.no_grad():
+                self.model.bits_per_dim(self._batch_for(self.step), generator=self._noise_for(self.step))
+        if self.world_size > 1:  # after ActNorm's initialisation, which every rank did on the same global batch
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self.distributed_model = DistributedDataParallel(BitsPerDim(self.model), device_ids=device_ids)
+            self.bits_per_dim = CompiledLoss(self.distributed_model, self.bits_per_dim.active)
+
+    def run(self, progress: bool) -> dict:
+        """Update until ``config.n_steps``, evaluating and checkpointing on schedule; the history."""
+        config, history = self.config, self.history
+        session_start = time.perf_counter()
+        time_before_session = history["wall_time_s"]
+        history["device"] = describe_device(self.device)
+        self._first_pass()
+        bar = tqdm(
+            total=config.n_steps,
+            initial=self.step,
+            disable=not progress or self.rank != 0,
+            desc="train",
+            unit="step",
+            mininterval=2.0,
+        )
+        try:
+            while self.step < config.n_steps:
+                loss_value = self._update()
+                bar.set_postfix(loss_bpd=f"{loss_value:.3f}", refresh=False)  # shown at the bar's next refresh
+                bar.update(1)
+                finished = self.step == config.n_steps
+                if self.step % config.eval_every == 0 or finished:
+                    self._evaluate(float(np.mean(self.losses_since_eval)))
+                    self.losses_since_eval.clear()
+                    latest = {f"{name}_bpd": f"{values[-1]:.3f}" for name, values in history["eval"].items() if values}
+                    bar.set_postfix(loss_bpd=f"{loss_value:.3f}", refresh=False, **latest)
+                if self.step % config.checkpoint_every == 0 or finished:
+                    history["wall_time_s"] = time_before_session + time.perf_counter() - session_start
+                    self._checkpoint()
+        finally:
+            bar.close()
+        if self.world_size > 1:
+            dist.barrier()  # rank 0's last checkpoint is on disk before any rank moves on
+        self.model.eval()
+        return history
 
 
 def train(
@@ -216,183 +389,5 @@ def train(
     A fresh run seeds torch's global RNG with ``config.seed`` (for models that draw
     from it); a resumed run restores the global RNG state of its checkpoint.
     """
-    checkpoint_path = Path(checkpoint_path)
-    device = device or get_device()
-    eval_sets = dict(eval_sets or {})
-    if TRAIN_EVAL_KEY in eval_sets:
-        raise ValueError(f"eval_sets may not contain {TRAIN_EVAL_KEY!r}: the training subset is evaluated under it.")
-    if x_train.dtype != torch.uint8 or x_train.ndim != 4:
-        raise ValueError(f"x_train must be uint8 NCHW images, got {x_train.dtype} {tuple(x_train.shape)}.")
-    eval_subsets = {TRAIN_EVAL_KEY: _fixed_subset(x_train, config.n_eval, config.seed)}
-    eval_subsets.update({name: _fixed_subset(x, config.n_eval, config.seed) for name, x in eval_sets.items()})
-
-    rank, world_size = distributed_rank_and_size()
-    if world_size > 1:
-        if config.batch_size % world_size:
-            raise ValueError(f"batch size {config.batch_size} is not divisible by the world size {world_size}.")
-        if not hasattr(model, "log_prob") or outliers is not None:
-            raise ValueError("Distributed training supports flows (a log_prob on dequantized inputs) without outliers.")
-    shard = slice(rank * config.batch_size // world_size, (rank + 1) * config.batch_size // world_size)
-    model.to(device)
-    model.train()
-    # foreach: a few multi-tensor kernels per update instead of several per parameter; same results bit for bit.
-    optimizer = torch.optim.Adamax(model.parameters(), lr=learning_rate(0, config), foreach=True)
-    this_run = run_config(model, x_train, config, eval_sets, perturbation_rate, outliers, bf16)
-    if bf16 and device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-
-    checkpoint = None
-    if checkpoint_path.exists():
-        checkpoint = load_checkpoint(checkpoint_path)
-        if checkpoint["run_config"] != this_run:
-            raise CheckpointMismatchError(
-                f"{checkpoint_path} holds a checkpoint of a different run "
-                f"(stored {checkpoint['run_config']}, requested {this_run}). "
-                "Delete it or choose another checkpoint path."
-            )
-        model.load_state_dict(checkpoint["model_state"])
-        optimizer.load_state_dict(checkpoint["optimizer_state"])
-        restore_rng_states(checkpoint["rng_states"])
-        step, history = checkpoint["step"], checkpoint["history"]
-        losses_since_eval: list[float] = checkpoint["losses_since_eval"]
-        last_checkpoint_step: int | None = step
-    else:
-        torch.manual_seed(config.seed)
-        step, history, losses_since_eval = 0, _empty_history(list(eval_subsets)), []
-        last_checkpoint_step = None
-
-    def batch_for(update: int) -> torch.Tensor:
-        batch = x_train[batch_indices(update, len(x_train), config.batch_size, config.seed)].to(device)
-        if perturbation_rate:
-            batch = perturb_pixels(
-                batch, perturbation_rate, _seeded_generator(device, config.seed, _PERTURB_STREAM, update)
-            )
-        return batch
-
-    def noise_for(update: int) -> torch.Generator:
-        return _seeded_generator(device, config.seed, _NOISE_STREAM, update)
-
-    distributed_model: DistributedDataParallel | None = None
-    compiling = compile_enabled(config)
-    bits_per_dim = CompiledLoss(model.bits_per_dim, compiling)  # replaced under DDP below
-
-    def loss_for(update: int) -> torch.Tensor:
-        if distributed_model is not None:
-            x = dequantize(batch_for(update), noise_for(update)).to(device)
-            return bits_per_dim(x[shard]).mean()
-        inlier_bpd = bits_per_dim(batch_for(update), generator=noise_for(update))
-        if outliers is None:
-            return inlier_bpd.mean()
-        indices = batch_indices(update, len(outliers.images), config.batch_size, config.seed + 1)
-        outlier_bpd = bits_per_dim(
-            outliers.images[indices].to(device),
-            generator=_seeded_generator(device, config.seed, _OUTLIER_STREAM, update),
-        )
-        return outliers.loss(inlier_bpd, outlier_bpd)
-
-    def evaluate(train_loss: float) -> None:
-        if rank != 0:
-            return
-        history["step"].append(step)
-        history["train_loss"].append(train_loss)
-        history["lr"].append(learning_rate(step, config))
-        for name, subset in eval_subsets.items():
-            history["eval"][name].append(mean_bits_per_dim(model, subset, device, config.seed))
-
-    def raise_if_diverged(value: float) -> None:
-        if not math.isfinite(value):
-            good_checkpoint = checkpoint_path if last_checkpoint_step is not None else None
-            raise TrainingDivergedError(step, value, good_checkpoint, last_checkpoint_step)
-
-    def checkpoint_now() -> None:
-        nonlocal last_checkpoint_step
-        if rank != 0:
-            last_checkpoint_step = step
-            return
-        checkpoint = {
-            "run_config": this_run,
-            "model_state": model.state_dict(),
-            "optimizer_state": optimizer.state_dict(),
-            "step": step,
-            "history": history,
-            "losses_since_eval": losses_since_eval,
-            "rng_states": rng_states(),
-        }
-        save_checkpoint(checkpoint_path, checkpoint)
-        last_checkpoint_step = step
-
-    session_start = time.perf_counter()
-    time_before_session = history["wall_time_s"]
-    history["device"] = describe_device(device)
-    if step == 0:
-        # The first forward initialises data-dependent layers (ActNorm): give it a real training batch.
-        with torch.no_grad():
-            first_loss = model.bits_per_dim(batch_for(0), generator=noise_for(0)).mean().item()
-        evaluate(first_loss)
-    elif bits_per_dim.active and step < config.n_steps:
-        # A resumed run: let data-dependent layers see their (already restored) initialisation in an eager
-        # pass first, as a fresh run's first pass does, so the compiled graphs are the same ones in both
-        # (otherwise the first compiled update traces ActNorm's check, fuses differently and rounds differently).
-        with torch.no_grad():
-            model.bits_per_dim(batch_for(step), generator=noise_for(step))
-    if world_size > 1:  # after ActNorm's initialisation, which every rank did on the same global batch
-        device_ids = [device.index] if device.type == "cuda" else None
-        distributed_model = DistributedDataParallel(BitsPerDim(model), device_ids=device_ids)
-        bits_per_dim = CompiledLoss(distributed_model, bits_per_dim.active)
-
-    def loss_and_gradients(update: int) -> float:
-        """Forward and backward pass of ``update``; the minibatch loss (the global batch's under DDP)."""
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            loss = loss_for(update).float()
-        loss_value = loss.item() if world_size == 1 else mean_over_ranks(loss, world_size)
-        raise_if_diverged(loss_value)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        return loss_value
-
-    bar = tqdm(
-        total=config.n_steps,
-        initial=step,
-        disable=not progress or rank != 0,
-        desc="train",
-        unit="step",
-        mininterval=2.0,
-    )
-    try:
-        while step < config.n_steps:
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(step, config)
-            try:
-                loss_value = loss_and_gradients(step)
-            except TrainingDivergedError:
-                raise
-            except Exception as error:  # compilation happens at the first forward and backward pass
-                if not bits_per_dim.active:
-                    raise
-                bits_per_dim.fall_back(error)  # nothing was updated yet: redo this update eagerly
-                loss_value = loss_and_gradients(step)
-            raise_if_diverged(nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip, foreach=True).item())
-            optimizer.step()
-            step += 1
-            losses_since_eval.append(loss_value)
-            bar.set_postfix(loss_bpd=f"{loss_value:.3f}", refresh=False)  # shown at the bar's next refresh
-            bar.update(1)
-            finished = step == config.n_steps
-            if step % config.eval_every == 0 or finished:
-                evaluate(float(np.mean(losses_since_eval)))
-                losses_since_eval.clear()
-                bar.set_postfix(
-                    loss_bpd=f"{loss_value:.3f}",
-                    refresh=False,
-                    **{f"{name}_bpd": f"{values[-1]:.3f}" for name, values in history["eval"].items() if values},
-                )
-            if step % config.checkpoint_every == 0 or finished:
-                history["wall_time_s"] = time_before_session + time.perf_counter() - session_start
-                checkpoint_now()
-    finally:
-        bar.close()
-    if world_size > 1:
-        dist.barrier()  # rank 0's last checkpoint is on disk before any rank moves on
-    model.eval()
-    return history
+    run = _TrainingRun(model, x_train, config, checkpoint_path, eval_sets, device, perturbation_rate, outliers, bf16)
+    return run.run(progress)
