@@ -10,8 +10,8 @@
 - ``train_model``: ``python -m ood_lib.training.train_model MODEL DATA ...``, one zoo model from the shell.
 - ``outlier_exposure``, ``perturbation``: the training variants of chapter 08 (outlier exposure,
   likelihood-ratio background models).
+
+Nothing is imported here, so that ``python -m ood_lib.training.model_files`` (and every other module
+run as a command) starts from a package that has not imported it yet: use ``from ood_lib.training
+import zoo`` and ``from ood_lib.training.engine import train``.
 """
-
-from ood_lib.training.engine import train
-
-__all__ = ["train"]
