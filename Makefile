@@ -29,17 +29,17 @@ solutions: $(STAMP)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) scripts/execute_chapters.py --solutions $(CHAPTERS)
 
 # make train MODEL=glow DATA=cifar10 [PROFILE=full] [SEED=0]: one zoo model, as the chapters would train it
-# (other variants: python -m ood_lib.train_model --help).
+# (other variants: python -m ood_lib.training.train_model --help).
 train: $(STAMP)
-	$(PY) -m ood_lib.train_model $(MODEL) $(DATA) $(if $(PROFILE),--profile $(PROFILE)) --seed $(or $(SEED),0)
+	$(PY) -m ood_lib.training.train_model $(MODEL) $(DATA) $(if $(PROFILE),--profile $(PROFILE)) --seed $(or $(SEED),0)
 
 # make pack-models [PROFILE=quick] [ARCHIVE=models-quick.tar]: the profile's trained models in one archive to hand out.
 pack-models: $(STAMP)
-	$(PY) -m ood_lib.model_archive pack --profile $(or $(PROFILE),quick) -o $(or $(ARCHIVE),models-$(or $(PROFILE),quick).tar)
+	$(PY) -m ood_lib.training.model_archive pack --profile $(or $(PROFILE),quick) -o $(or $(ARCHIVE),models-$(or $(PROFILE),quick).tar)
 
 # make unpack-models ARCHIVE=models-quick.tar: verify an archive, then place its models in the zoo.
 unpack-models: $(STAMP)
-	$(PY) -m ood_lib.model_archive unpack $(ARCHIVE)
+	$(PY) -m ood_lib.training.model_archive unpack $(ARCHIVE)
 
 # The published book: lint, unit tests, every chapter re-executed in quick with the committed checkpoints
 # and compared with its committed notebook (findings, checked cells, prose numbers), the website in a browser,

@@ -31,8 +31,11 @@ os.environ.setdefault("OOD_TRAIN", "never")
 os.environ.setdefault("OOD_MODEL_DIR", str(Path(__file__).resolve().parent.parent / "data" / "models"))
 
 import ood_lib  # noqa: E402
-from ood_lib import data, scores, stats, zoo  # noqa: E402
-from ood_lib.profile import get_profile  # noqa: E402
+from ood_lib import data
+from ood_lib.analysis import stats
+from ood_lib.ood import scores
+from ood_lib.settings.profiles import get_profile  # noqa: E402
+from ood_lib.training import zoo  # noqa: E402
 
 PROFILE = get_profile("quick")
 # (key, model name, training set, variant): the models chapters 04 and 08 score.

@@ -3,9 +3,9 @@
 - ``throughput``: the ``full`` profile's Glow (32x32x3, L3 K32 h400, batch 64) on random 8-bit
   images, the engine's update (Adamax, clipping, fresh dequantization noise) for a fixed
   wall-clock window after warm-up steps: fp32 (TF32 off), bf16 autocast with TF32, and fp32
-  with the loss compiled as ``TrainConfig.compile`` does (``ood_lib.compiled_step.CompiledLoss``; the
+  with the loss compiled as ``TrainConfig.compile`` does (``ood_lib.training.compiled_step.CompiledLoss``; the
   compile time is reported separately).
-- ``bf16``: a small Glow trained twice by ``ood_lib.train.train`` on structured synthetic
+- ``bf16``: a small Glow trained twice by ``ood_lib.training.engine.train`` on structured synthetic
   images, fp32 and bf16, same seed: the final BPDs and their difference.
 - ``ddp``: run under ``torchrun``: the engine's data-parallel training for a few steps (NCCL on
   GPUs, gloo on CPUs), images/s and whether the replicas end bit-identical.
@@ -25,12 +25,12 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from ood_lib import compiled_step
-from ood_lib import train as engine
-from ood_lib.compiled_step import CompiledLoss
-from ood_lib.flows import Glow
-from ood_lib.profile import PROFILES, TrainConfig
-from ood_lib.train import train
+from ood_lib.models.flows import Glow
+from ood_lib.settings.profiles import PROFILES, TrainConfig
+from ood_lib.training import compiled_step
+from ood_lib.training import engine as engine
+from ood_lib.training.compiled_step import CompiledLoss
+from ood_lib.training.engine import train
 
 FULL = PROFILES["full"]
 
@@ -196,7 +196,8 @@ def bf16_agreement(args: argparse.Namespace) -> list[str]:
     agree = abs(difference) <= args.tolerance
     return [
         f"bf16 vs fp32 BPD (Glow {shape[1]}x{shape[2]}x{shape[0]} L{glow['levels']} K{glow['steps']} "
-        f"h{glow['hidden']}, {n_steps} updates of `ood_lib.train.train`, same seed, {config.n_eval} training images "
+        f"h{glow['hidden']}, {n_steps} updates of `ood_lib.training.engine.train`, same seed, "
+        f"{config.n_eval} training images "
         f"scored in fp32): BPD {start:.3f} at the start, fp32 {final[False]:.4f}, bf16 {final[True]:.4f}, "
         f"difference {difference:+.4f}: **{'agree' if agree else 'DISAGREE'}** (tolerance {args.tolerance:g})."
     ]
@@ -247,7 +248,7 @@ def data_parallel(args: argparse.Namespace) -> list[str]:
     return [
         f"torchrun, {world_size} process(es), {backend} on {engine.describe_device(device)}: Glow "
         f"{size['shape'][1]}x{size['shape'][2]}x{size['shape'][0]} L{glow['levels']} K{glow['steps']} "
-        f"h{glow['hidden']}, global batch {config.batch_size}, {n_steps} updates of `ood_lib.train.train` in "
+        f"h{glow['hidden']}, global batch {config.batch_size}, {n_steps} updates of `ood_lib.training.engine.train` in "
         f"{elapsed:.1f} s including start-up and evaluation ({n_steps * config.batch_size / elapsed:.1f} images/s), "
         f"mean loss {loss[0]:.3f} -> {loss[-1]:.3f} BPD (finite: {finite}), "
         f"replicas bit-identical at the end: **{identical}**."

@@ -1,10 +1,10 @@
 """The baseline of the throughput benchmark: Glow written the plain way, from ``ood_lib``'s own layers.
 
-Same architecture, parameters and log-density as :class:`ood_lib.flows.Glow`,
+Same architecture, parameters and log-density as :class:`ood_lib.models.flows.Glow`,
 composed as a textbook implementation would compose it: every step runs
 ActNorm, then the 1x1 convolution, then the coupling, each as its own module,
 on contiguous NCHW tensors (squeeze copies into NCHW order). The optimisations
-of ``ood_lib.flows.Glow`` (one fused convolution for ActNorm + 1x1 conv per
+of ``ood_lib.models.flows.Glow`` (one fused convolution for ActNorm + 1x1 conv per
 step, channels-last activations) are exactly what this leaves out.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from ood_lib.flows import COUPLINGS, ActNorm, InvConv2d, LearnedGaussianPrior, Split
+from ood_lib.models.flows import COUPLINGS, ActNorm, InvConv2d, LearnedGaussianPrior, Split
 
 
 def squeeze_nchw(x: Tensor) -> Tensor:

@@ -4,7 +4,7 @@ Example (the settings the ``quick`` profile's Glow uses, at width 64, for 4 minu
 
     python benchmarks/time_to_bpd.py --hidden 64 --batch 32 --lr 3e-3 --decay 0.3 --budget-min 4
 
-The loop mirrors the training engine's (``ood_lib.train``): the same seeded minibatches
+The loop mirrors the training engine's (``ood_lib.training.engine``): the same seeded minibatches
 (``batch_indices``), the same warmup (``learning_rate``), fresh dequantization noise per
 update (seeded here by the update number), gradient-norm clipping and multi-tensor Adamax
 (or Adam). The clock covers everything a reader waits for during training, ActNorm's
@@ -12,7 +12,7 @@ data-dependent first pass included, and stops at ``--budget-min``. ``--decay`` i
 engine's ``TrainConfig.decay_fraction`` expressed as a fraction of the wall-clock budget
 (the number of updates is not known in advance); ``--bf16`` is an option the engine does
 not have, there to decide whether it should. ``--compile`` compiles the loss as the engine's
-``TrainConfig.compile`` does (``ood_lib.compiled_step.CompiledLoss``); the compilation, at the first
+``TrainConfig.compile`` does (``ood_lib.training.compiled_step.CompiledLoss``); the compilation, at the first
 update, is inside the clock.
 
 Every ``--curve-every-s`` seconds of training the clock is paused and the model
@@ -35,11 +35,13 @@ import time
 import numpy as np
 import torch
 
-from ood_lib import data, scores
-from ood_lib.compiled_step import CompiledLoss
-from ood_lib.flows import COUPLINGS, Glow
-from ood_lib.profile import TrainConfig
-from ood_lib.train import batch_indices, learning_rate, mean_bits_per_dim
+from ood_lib import data
+from ood_lib.models.flows import COUPLINGS, Glow
+from ood_lib.ood import scores
+from ood_lib.settings.profiles import TrainConfig
+from ood_lib.training.compiled_step import CompiledLoss
+from ood_lib.training.engine import learning_rate, mean_bits_per_dim
+from ood_lib.training.streams import batch_indices
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax}
 CURVE_EVAL_SIZE = 500

@@ -5,7 +5,7 @@ Example (the reference configuration, 32x32x3 images)::
     python benchmarks/train_throughput.py --shape 32,32,3 --levels 3 --steps 8 --hidden 128 --batch 64
 
 One step is: dequantize a batch, BPD loss, backward, Adamax (the training
-engine's optimiser, ``ood_lib.train``) or Adam update.
+engine's optimiser, ``ood_lib.training.engine``) or Adam update.
 The first ``--warmup`` steps run untimed (the first initialises ActNorm from
 data, in eager mode, before ``--compile`` compiles the loss). Prints the FLOPs
 of one step (``torch.utils.flop_counter.FlopCounterMode``), the median and best
@@ -26,8 +26,9 @@ from plain_glow import PlainGlow
 from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
-from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
-from ood_lib.flows import COUPLINGS, Glow
+from ood_lib.data.dequantization import dequantize
+from ood_lib.models.bpd import bits_per_dim_from_log_prob
+from ood_lib.models.flows import COUPLINGS, Glow
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax}
 IMPLEMENTATIONS = {"ood_lib": Glow, "plain": PlainGlow}
@@ -63,7 +64,7 @@ def parse_args() -> argparse.Namespace:
         "--implementation",
         choices=sorted(IMPLEMENTATIONS),
         default="ood_lib",
-        help="ood_lib.flows.Glow, or the unfused NCHW baseline of benchmarks/plain_glow.py",
+        help="ood_lib.models.flows.Glow, or the unfused NCHW baseline of benchmarks/plain_glow.py",
     )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--iters", type=int, default=20, help="timed steps")

@@ -5,7 +5,7 @@ For every ``chapters/NN_*.ipynb`` this executes the committed cells afresh (prof
 checkpoint fails at once instead of training), writes the result to
 ``build/executed/`` and fails if
 
-- a cell raises, a contradicted finding included (``ood_lib.findings``);
+- a cell raises, a contradicted finding included (``ood_lib.book.findings``);
 - a checked cell (``# NBVAL_CHECK_OUTPUT``) prints anything other than the committed notebook;
 - the prose states a decimal figure the fresh outputs do not print (``scripts/book_checks.py``).
 

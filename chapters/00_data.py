@@ -43,9 +43,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import scipy.stats
 
-from ood_lib import data, plots, stats
-from ood_lib.findings import finding, sanity_check
-from ood_lib.profile import chapter_footer, chapter_header
+from ood_lib import data
+from ood_lib.analysis import stats
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
 
 profile = chapter_header("00 · The data sets")
 
@@ -617,7 +619,7 @@ if subset_inside:
 #    own. Which digit has the smallest total? Compare your ranking with the per-digit AUROC
 #    of the FashionMNIST Glow, exercise 1 of [chapter 04](04_the_phenomenon.ipynb): is the
 #    digit with the smallest variance sum the one the Glow finds most in-distribution?
-#    *Hint: `data.load` returns the labels; `ood_lib.stats.per_dimension_moments` returns
+#    *Hint: `data.load` returns the labels; `ood_lib.analysis.stats.per_dimension_moments` returns
 #    both maps.*
 # 2. The ring plot puts MNIST's sign change at ring 7, not at the 4-pixel frame. Find, for
 #    each MNIST training image, the smallest and largest row and column that carry ink, and

@@ -37,11 +37,14 @@ import numpy as np
 import torch
 from scipy.special import logsumexp
 
-from ood_lib import bpd, data, intervals, plots
-from ood_lib import scores as ood_scores
-from ood_lib.findings import finding, sanity_check
-from ood_lib.pixel_models import PixelGaussian, PixelHistogram, log_normal_interval_mass
-from ood_lib.profile import chapter_footer, chapter_header
+from ood_lib import data
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.models import bpd
+from ood_lib.models.pixel_models import PixelGaussian, PixelHistogram, log_normal_interval_mass
+from ood_lib.ood import intervals
+from ood_lib.ood import scores as ood_scores
 
 profile = chapter_header("01 · Dequantization and bits per dimension")
 
@@ -176,7 +179,7 @@ finding(
 # constant across each cube: for a smooth $q$, a second-order expansion gives
 # $\tfrac12 \mathrm{Var}_u[\log q(x + u)]$.
 #
-# `ood_lib.pixel_models.PixelGaussian` makes the gap exactly computable: one Gaussian per
+# `ood_lib.models.pixel_models.PixelGaussian` makes the gap exactly computable: one Gaussian per
 # pixel on the $[0, 1)$ scale (bin width $w = 1/256$), truncated to $[0, 1)$ so the 256 bin masses
 # sum to 1, with both $\log Q(x)$ (differences of normal CDFs) and
 # $\mathbb{E}_u[\log q]$ in closed form (the expectation of a quadratic over a uniform bin:
@@ -293,7 +296,7 @@ plots.show(fig)
 # - The uniform density on $[0,1)^D$ has $\log q = 0$, hence exactly 8 bits/dim: any model
 #   worse than 8 is worse than knowing nothing. Lower is better.
 #
-# `ood_lib.bpd.bits_per_dim_from_log_prob` implements the formula:
+# `ood_lib.models.bpd.bits_per_dim_from_log_prob` implements the formula:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -307,7 +310,7 @@ for name, shape in (("28x28x1", (28, 28, 1)), ("32x32x3", (32, 32, 3))):
     )
 
 # %% [markdown]
-# **Conventions.** Glow scores $y - \frac12 \in [-\frac12, \frac12)^D$ (`ood_lib.flows.Glow` does this
+# **Conventions.** Glow scores $y - \frac12 \in [-\frac12, \frac12)^D$ (`ood_lib.models.flows.Glow` does this
 # shift internally); other code uses pixel units $[0, 256)$ or $[-1, 1)$. A change of scale
 # $y' = a y + b$ changes the density by the Jacobian, $\log q'(y') = \log q(y) - D \log a$,
 # and the bin width to $a/256$, so the BPD becomes $(-\log q'(y') - D\log(a/256)) / (D \ln 2)$:
@@ -331,7 +334,7 @@ num_dims = math.prod(fashion_test.shape[1:])
 print(f"fitting on {len(fashion_train)} FashionMNIST training images, scoring {len(fashion_test)} test images per set")
 
 gaussian = PixelGaussian.fit(fashion_train)
-y_unit = bpd.dequantize(data.to_tensor(fashion_test), torch.Generator().manual_seed(0)).double()
+y_unit = data.dequantize(data.to_tensor(fashion_test), torch.Generator().manual_seed(0)).double()
 y_unit = y_unit.permute(0, 2, 3, 1).numpy()  # back to (N, H, W, C), the models' layout
 conventions = {  # name: (scale a, shift b) of y' = a y + b
     "[0, 1)": (1.0, 0.0),
@@ -366,7 +369,7 @@ bpd_from_library = (
 )
 print(
     f"ood_lib's PixelGaussian fitted on the same 10000 images, through "
-    f"ood_lib.bpd.bits_per_dim_from_log_prob: {bpd_from_library:.4f}"
+    f"ood_lib.models.bpd.bits_per_dim_from_log_prob: {bpd_from_library:.4f}"
 )
 glow_convention_log_q = torch.from_numpy(gaussian.continuous_log_prob(y_unit))  # the model of section 4, all images
 one_draw_bpd = bpd.bits_per_dim_from_log_prob(glow_convention_log_q, num_dims).numpy()
@@ -401,7 +404,7 @@ finding(
 # ## 4. A first density model: one distribution per pixel
 #
 # Before any deep model: treat the $D = 784$ pixels as independent,
-# $Q(x) = \prod_d Q_d(x_d)$. `ood_lib.pixel_models` has two such models, both with an exact
+# $Q(x) = \prod_d Q_d(x_d)$. `ood_lib.models.pixel_models` has two such models, both with an exact
 # discrete likelihood (no dequantization bound needed):
 #
 # - `PixelHistogram`: a 256-way categorical per pixel, counted with add-one (Laplace) smoothing,

@@ -38,9 +38,12 @@ from scipy.spatial import cKDTree
 from scipy.special import ndtr
 from torch import Tensor, nn
 
-from ood_lib import bpd, data, plots, zoo
-from ood_lib.findings import finding, sanity_check
-from ood_lib.flows import (
+from ood_lib import data
+from ood_lib.analysis.jacobian import brute_force_log_abs_det, per_example_jacobian
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.models.flows import (
     ActNorm,
     AdditiveCoupling,
     AffineCoupling,
@@ -51,9 +54,8 @@ from ood_lib.flows import (
     Squeeze,
     diagonal_gaussian_log_prob,
 )
-from ood_lib.intervals import bootstrap_mean, bootstrap_mean_difference
-from ood_lib.jacobian import brute_force_log_abs_det, per_example_jacobian
-from ood_lib.profile import chapter_footer, chapter_header
+from ood_lib.ood.intervals import bootstrap_mean, bootstrap_mean_difference
+from ood_lib.training import zoo
 
 profile = chapter_header("02 · Change of variables")
 # Every tensor in this chapter is tiny: one thread avoids the overhead of splitting
@@ -304,7 +306,7 @@ plots.show(fig)
 # %% [markdown]
 # Red cells grow, blue cells shrink (the colour bar is shared by the two cell panels). Two
 # numerical checks: the analytic log-determinant against the brute-force Jacobian
-# (`ood_lib.jacobian`, autograd in float64; a code sanity check, it tests our formula's code),
+# (`ood_lib.analysis.jacobian`, autograd in float64; a code sanity check, it tests our formula's code),
 # and the area of each mapped cell (shoelace formula on its outline) against $|\det J_f|$ at the
 # cell centre times the cell's area, which agree up to the curvature of $f$ within a cell (a
 # numerical check of a theorem, hence also a code sanity check: it would fail for a wrong
@@ -337,7 +339,7 @@ print(f"cell volumes range from x{area_ratio.min():.3f} to x{area_ratio.max():.3
 # A flow is only practical if $\log|\det J|$ costs far less than the $O(D^3)$ of a dense
 # determinant. Glow (Kingma & Dhariwal 2018) composes layers whose Jacobians are diagonal,
 # block-diagonal or triangular. For an input with $C$ channels and $H \times W$ positions
-# (`ood_lib.flows`, each `forward(x) -> (y, log_det)`):
+# (`ood_lib.models.flows`, each `forward(x) -> (y, log_det)`):
 #
 # | layer | map | $\log\lvert\det J\rvert$ |
 # |---|---|---|
@@ -1354,7 +1356,7 @@ probe_uint8 = np.concatenate(
     ]
 )
 probe_names = ["FashionMNIST"] * 3 + ["MNIST"] * 3 + ["constant 0", "uniform noise"]
-probe = bpd.dequantize(data.to_tensor(probe_uint8), torch.Generator().manual_seed(0)).double()
+probe = data.dequantize(data.to_tensor(probe_uint8), torch.Generator().manual_seed(0)).double()
 
 glows_28 = {}
 for coupling in ("additive", "affine"):
@@ -1478,7 +1480,7 @@ print(
 trained_split = {}
 for name in ("fashion_mnist", "mnist"):
     images = data.load_tensor(name, "test", n=500, seed=profile.seed)[0]
-    dequantized = bpd.dequantize(images, torch.Generator().manual_seed(profile.seed))
+    dequantized = data.dequantize(images, torch.Generator().manual_seed(profile.seed))
     trained_split[name] = [
         values.double().numpy() for values in split_prior_log_sigma_sum(trained_cv_glow.model, dequantized)
     ]

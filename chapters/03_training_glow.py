@@ -41,11 +41,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ood_lib import data, intervals, plots, scores, zoo
-from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
-from ood_lib.findings import finding, sanity_check
-from ood_lib.flows import Glow
-from ood_lib.profile import PROFILES, chapter_footer, chapter_header
+from ood_lib import data
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.data.dequantization import dequantize
+from ood_lib.models.bpd import bits_per_dim_from_log_prob
+from ood_lib.models.flows import Glow
+from ood_lib.ood import intervals, scores
+from ood_lib.settings.profiles import PROFILES
+from ood_lib.training import zoo
 
 profile = chapter_header("03 · Training Glow")
 
@@ -155,7 +160,7 @@ finding(
 # bookkeeping is what chapter 02 checks against brute force.
 
 # %% [markdown]
-# Model sizes per compute profile (`ood_lib/profile.py`). The paper states that its CIFAR-10
+# Model sizes per compute profile (`ood_lib/settings/profiles.py`). The paper states that its CIFAR-10
 # Glow is smaller than Kingma & Dhariwal's (3.46 vs 3.35 test BPD) and trained on one GPU; it
 # does not list every size. The `full` profile is *our* choice of a paper-scale model
 # (L = 3, K = 32 on 32×32×3); `quick` is what a 2-core CPU trains in about 12 minutes.
@@ -213,9 +218,9 @@ sanity_check(  # a code test of the loop: any working gradient step on a fresh m
 )
 
 # %% [markdown]
-# The training engine (`ood_lib.train`) runs exactly this, plus the warm-up and decay of the
+# The training engine (`ood_lib.training.engine`) runs exactly this, plus the warm-up and decay of the
 # learning rate, seeded batches that make a resumed run identical to an uninterrupted one,
-# checkpoints, a NaN guard and the periodic evaluation. `ood_lib.zoo.get` returns the model
+# checkpoints, a NaN guard and the periodic evaluation. `ood_lib.training.zoo.get` returns the model
 # from the cache if this profile already trained it, and trains (or resumes) it otherwise;
 # chapter 04 onwards reuse the same file. The settings, read from the model file's stored
 # configuration and its recorded learning rate:
@@ -584,7 +589,7 @@ finding(
 # per set (all of them in `full`); the CIFAR-10 subset rows use half as many (its split sizes
 # are printed below), and MNIST-train (not in the paper) is read from the MNIST Glow's training
 # history (its last evaluation, without an interval). Each mean has a 95% bootstrap interval
-# over images (`ood_lib.intervals`); like every BPD here, it estimates an upper bound on the
+# over images (`ood_lib.ood.intervals`); like every BPD here, it estimates an upper bound on the
 # discrete BPD. Besides the FashionMNIST Glow, Figure 1 has MNIST scored by a Glow trained on
 # MNIST, and CIFAR-10 rows: the full CIFAR-10 is not in the offline data, so the Glow trained on
 # the CIFAR-10 subset (chapter 07 uses it) stands in for them, labelled "subset". The subset is

@@ -29,7 +29,7 @@
 # thresholds $\tau$: the probability that a random in-distribution test image gets a higher
 # likelihood than a random OOD image. 1 is perfect, 0.5 is chance, **below 0.5 the model
 # prefers the OOD data.** Each experiment prints its mean BPDs and AUROC with a 95% bootstrap
-# interval over the test images (`ood_lib.intervals`, 1000 resamples), and the summary table
+# interval over the test images (`ood_lib.ood.intervals`, 1000 resamples), and the summary table
 # near the end collects them: an interval says how much the number would move with another
 # draw of test images from the same data set, not with another training run (for that, three
 # FashionMNIST Glows trained with different seeds are compared near the end).
@@ -52,10 +52,14 @@ import torch
 from matplotlib.colors import LogNorm
 from scipy.stats import spearmanr
 
-from ood_lib import data, intervals, metrics, plots, scores, zoo
-from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
-from ood_lib.findings import finding
-from ood_lib.profile import chapter_footer, chapter_header
+from ood_lib import data
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding
+from ood_lib.data.dequantization import dequantize
+from ood_lib.models.bpd import bits_per_dim_from_log_prob
+from ood_lib.ood import intervals, metrics, scores
+from ood_lib.training import zoo
 
 profile = chapter_header("04 · The phenomenon")
 
@@ -1239,7 +1243,7 @@ finding("our Figure-1 gap is larger than the paper's", bool(fashion_gap > paper_
 #
 # Each AUROC above is the area under a curve: the share of in-distribution test images
 # accepted (true positive rate) against the share of OOD images accepted (false positive
-# rate) as the threshold on $\log p(x)$ moves (`ood_lib.metrics`, from scikit-learn). A curve
+# rate) as the threshold on $\log p(x)$ moves (`ood_lib.ood.metrics`, from scikit-learn). A curve
 # below the diagonal is a detector that prefers the OOD set.
 
 # %%

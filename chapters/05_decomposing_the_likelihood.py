@@ -36,7 +36,7 @@
 # Conventions used throughout: an AUROC here scores "in-distribution" with minus the BPD (higher
 # = more in-distribution), so 0.5 is chance and a value far below 0.5 means the OOD set is
 # scored *more* in-distribution than the test set; intervals are 95% bootstrap intervals over
-# images (`ood_lib.intervals`). All models are the `quick` profile's (departures table at the
+# images (`ood_lib.ood.intervals`). All models are the `quick` profile's (departures table at the
 # end of section 3): one seed each, except the FashionMNIST Glow, whose three cached seeds give
 # section 3 a seed spread.
 #
@@ -49,12 +49,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ood_lib import data, intervals, plots, scores, zoo
-from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
-from ood_lib.findings import finding, sanity_check
-from ood_lib.jacobian import largest_singular_value, per_example_jacobian
-from ood_lib.log_prob_terms import log_prob_terms
-from ood_lib.profile import chapter_footer, chapter_header
+from ood_lib import data
+from ood_lib.analysis.jacobian import largest_singular_value, per_example_jacobian
+from ood_lib.analysis.log_prob_terms import log_prob_terms
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.data.dequantization import dequantize
+from ood_lib.models.bpd import bits_per_dim_from_log_prob
+from ood_lib.ood import intervals, scores
+from ood_lib.training import zoo
 
 profile = chapter_header("05 · Decomposing the likelihood")
 test_sets = {
@@ -102,7 +106,7 @@ def signed_log10(values: np.ndarray) -> np.ndarray:
 # $u \sim U[0,1)^D$, and $\log p$ is the flow's density of $y$ on $[0, 1)^D$, a density on a unit
 # cube, so it is positive for a good model (thousands of nats);
 # $\mathrm{BPD} = (D\log 256 - \log p(y)) / (D \ln 2)$. The split below runs the flow once per image
-# (`ood_lib.log_prob_terms`, with the same dequantization noise as the BPD scores of chapter
+# (`ood_lib.analysis.log_prob_terms`, with the same dequantization noise as the BPD scores of chapter
 # 04) and returns $\log p(z)$ (all latents, including the ones factored out at each level) and
 # $\log|\det \partial f/\partial x|$, in **nats**, together with the parts of $\log p(z)$ that
 # section 3 needs.
@@ -1165,7 +1169,7 @@ finding(
 # *loose* each step is.
 #
 # We estimate the local constant $L(x) = s_1(x) = \|\partial f/\partial x\|_2$ for the printed
-# number of images of each set by power iteration (`ood_lib.jacobian.largest_singular_value`:
+# number of images of each set by power iteration (`ood_lib.analysis.jacobian.largest_singular_value`:
 # one Jacobian-vector and one vector-Jacobian product per iteration, no $784\times784$
 # matrix), and compare $D \log L(x)$ with the actual $\log|\det|$. For one image of each set we
 # also build the full $784\times784$ Jacobian: its spectrum checks the power iteration and

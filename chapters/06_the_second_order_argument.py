@@ -95,7 +95,7 @@
 # Jacobian blocks ($\partial y_b / \partial x_a$, the whole point of a coupling; their diagonal
 # blocks are exactly the identity), the squeeze and split structure, the split priors' *learned*
 # means and scales that depend on the other half of the latent, and the second sum above. For
-# our parametrisation, `ood_lib.cv_glow_closed_form` states precisely what $\alpha$ is: each
+# our parametrisation, `ood_lib.analysis.cv_glow_closed_form` states precisely what $\alpha$ is: each
 # step's ActNorm and $1\times1$ convolution form one channel map $A_k = W_k\,\mathrm{diag}(e^{s_k})$,
 # so the ActNorm scales sit inside the row sums; because of the squeezes the channel an input
 # value occupies changes from level to level, so $\alpha$ is a product along each value's path
@@ -104,7 +104,7 @@
 # is checked against automatic differentiation where the paper's assumptions hold, and then
 # compared with the true curvature of the trained CV-Glow.
 #
-# **Computing the general prediction.** `ood_lib.second_order` computes $g$, $Hv$ and
+# **Computing the general prediction.** `ood_lib.analysis.second_order` computes $g$, $Hv$ and
 # $\operatorname{diag}(H)$ of any trained model by automatic differentiation, so its errors are
 # the expansion's own, not those of the simplifications. No $784 \times 784$ matrix is needed:
 # $\operatorname{Tr}(H\Sigma) = \frac1N\sum_n (x_n - x_0)^\top H (x_n - x_0)$, one Hessian-vector
@@ -121,21 +121,25 @@ import numpy as np
 import torch
 from matplotlib.colors import LogNorm
 
-from ood_lib import data, intervals, plots, scores, stats, zoo
-from ood_lib.bpd import dequantize
-from ood_lib.cv_glow_closed_form import diagonal_curvature, small_cv_glow
-from ood_lib.data import interventions
-from ood_lib.findings import finding, sanity_check
-from ood_lib.frozen_activations import FrozenReLU, replace_activations
-from ood_lib.log_prob_terms import log_prob_terms
-from ood_lib.profile import chapter_footer, chapter_header
-from ood_lib.second_order import (
+from ood_lib import data
+from ood_lib.analysis import stats
+from ood_lib.analysis.cv_glow_closed_form import diagonal_curvature, small_cv_glow
+from ood_lib.analysis.frozen_activations import FrozenReLU, replace_activations
+from ood_lib.analysis.log_prob_terms import log_prob_terms
+from ood_lib.analysis.second_order import (
     LinearGaussianFlow,
     gradient,
     hessian_diagonal,
     mean_quadratic_form,
     predict_gap,
 )
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.data import interventions
+from ood_lib.data.dequantization import dequantize
+from ood_lib.ood import intervals, scores
+from ood_lib.training import zoo
 
 profile = chapter_header("06 · The second-order argument")
 NUM_DIMS = 28 * 28
@@ -717,7 +721,7 @@ finding(
 # ### Where do gaps of $10^{20}$ nats come from?
 #
 # A log-density in 784 dimensions that changes by $10^{20}$ nats (and by the printed largest drop
-# at the largest distance of Experiment 1) cannot be a smooth quadratic at work. `ood_lib.log_prob_terms`
+# at the largest distance of Experiment 1) cannot be a smooth quadratic at work. `ood_lib.analysis.log_prob_terms`
 # takes $\log p$ apart: for the top prior and the split prior
 # $\mathcal{N}(\mu(h), \sigma(h)^2)$ of level 1, the scale term $-\sum\log\sigma$, the Mahalanobis
 # term $-\tfrac12\sum((z - \mu)/\sigma)^2$ and the constant, and $\log|\det|$. Means over the same
@@ -1631,7 +1635,7 @@ else:
 # | paper | reproduced here? | ours vs paper | why different |
 # |---|---|---|---|
 # | Eqs. 4-5 (expansion, equal means) | derived; tested on a linear flow (exact) and on isotropic noise (Exp. 2) | the sign held on noise far from the data; failed on real images (Exp. 3) | the paper states the expansion, it does not test its accuracy |
-# | Appendix G / Eq. 6 closed form | yes, for our parametrisation (`ood_lib.cv_glow_closed_form`) | matches autograd only with diagonal kernels; trained CV-Glow: curvature about $10^5$ times larger (printed) | the paper simplifies $J$ to a diagonal of row sums; our priors are learned |
+# | Appendix G / Eq. 6 closed form | yes, for our parametrisation (`ood_lib.analysis.cv_glow_closed_form`) | matches autograd only with diagonal kernels; trained CV-Glow: curvature about $10^5$ times larger (printed) | the paper simplifies $J$ to a diagonal of row sums; our priors are learned |
 # | Eq. 6 on CIFAR-10 vs SVHN | no: the paper's statistics only (last printed cell) | the paper's variance sums give SVHN the higher $\log p$ for any $\alpha$ | SVHN and a CIFAR-10 CV-Glow are absent in this build |
 # | Figure 1 (Glow, FashionMNIST vs MNIST BPD gap) | yes, three Glow seeds and the CV-Glow (Experiment 4) | our three Glows' gap is larger than the paper's (intervals printed beside it); the CV-Glow's interval contains it; every model's absolute BPDs are above the paper's on both sets (printed beside them) | not separated here; the departures: quick models of 3.7 epochs, 500 test images per set |
 # | Figure 10 (FashionMNIST vs MNIST statistics) | the summed variances and means (first printed cell) | MNIST: smaller summed variance and darker mean | unequal means: the first-order term stays in |
@@ -1679,7 +1683,7 @@ else:
 #    rounding stops dominating), at 10% and 1%. Does the smooth model's expansion reach farther
 #    than its twin's, and farther still with the tangents? A small pair (two steps per level, 64
 #    hidden channels, 300 training steps) takes under a minute of CPU at one thread; 2000 softplus
-#    steps at the quick size take roughly ten CPU-minutes (8 to 12 measured on a shared machine). *Hint: `ood_lib.flows.coupling` builds the
+#    steps at the quick size take roughly ten CPU-minutes (8 to 12 measured on a shared machine). *Hint: `ood_lib.models.flows.coupling` builds the
 #    network; once the coupling networks are linear, ask which part of the flow still makes
 #    $\log p$ non-quadratic.*
 

@@ -38,7 +38,7 @@
 # Every intervention below works on the 8-bit images (`ood_lib.data.interventions`) and is
 # dequantized afterwards with fresh noise, exactly like training data. Each is scored on the
 # same images as the original, with the same dequantization noise, so a difference of mean BPD
-# gets a *paired* bootstrap interval over images (`ood_lib.intervals.bootstrap_mean` of the
+# gets a *paired* bootstrap interval over images (`ood_lib.ood.intervals.bootstrap_mean` of the
 # per-image differences, 1000 resamples).
 
 # %%
@@ -48,15 +48,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ood_lib import data, plots, scores, stats, zoo
-from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
-from ood_lib.cv_glow_closed_form import diagonal_curvature
+from ood_lib import data
+from ood_lib.analysis import stats
+from ood_lib.analysis.cv_glow_closed_form import diagonal_curvature
+from ood_lib.analysis.log_prob_terms import log_prob_terms
+from ood_lib.analysis.second_order import hessian_diagonal
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
 from ood_lib.data import interventions
-from ood_lib.findings import finding, sanity_check
-from ood_lib.intervals import Interval, bootstrap_mean, bootstrap_mean_difference
-from ood_lib.log_prob_terms import log_prob_terms
-from ood_lib.profile import chapter_footer, chapter_header
-from ood_lib.second_order import hessian_diagonal
+from ood_lib.data.dequantization import dequantize
+from ood_lib.models.bpd import bits_per_dim_from_log_prob
+from ood_lib.ood import scores
+from ood_lib.ood.intervals import Interval, bootstrap_mean, bootstrap_mean_difference
+from ood_lib.training import zoo
 
 profile = chapter_header("07 · The data side: variance statistics, sits inside, graying")
 TITLES = {name: data.get_spec(name).title for name in data.SPECS}
@@ -1036,7 +1041,7 @@ finding("uniform noise: mean BPD over five times the median", bool(noise_bpd.mea
 def term_table(model: torch.nn.Module, x_uint8: torch.Tensor, seed: int, batch_size: int = 256) -> dict:
     """Per image, in nats: each prior's residual and normalising parts and log|det| (they sum to log p), and split 1's statistics.
 
-    The terms are ood_lib.log_prob_terms' (Mahalanobis = residual, scale + constant = normalising); the
+    The terms are ood_lib.analysis.log_prob_terms' (Mahalanobis = residual, scale + constant = normalising); the
     dequantization noise is drawn like scores.bits_per_dim (same seed, same batches).
     """
     generator = torch.Generator(device=model.device).manual_seed(seed)

@@ -30,7 +30,7 @@
 #    known outliers low likelihood.
 #
 # **One convention for every score: higher means more in-distribution.** The metrics
-# (`ood_lib.metrics`, from scikit-learn) treat the in-distribution set as the positive class:
+# (`ood_lib.ood.metrics`, from scikit-learn) treat the in-distribution set as the positive class:
 # AUROC (0.5 = chance, below 0.5 = the score prefers the OOD set), AUPR-In, and the false
 # positive rate at 95% true positive rate (FPR95: the share of OOD inputs accepted when 95% of
 # the in-distribution inputs are).
@@ -41,14 +41,18 @@ import numpy as np
 import seaborn as sns
 import torch
 
-from ood_lib import data, plots, scores, stats, zoo
-from ood_lib.complexity import complexity_scores, png_code_lengths
-from ood_lib.ensembles import ensemble_mean, waic
-from ood_lib.findings import finding, sanity_check
-from ood_lib.likelihood_ratio import likelihood_ratio
-from ood_lib.metrics import ood_metrics, roc_points
-from ood_lib.profile import chapter_footer, chapter_header
-from ood_lib.typicality import TypicalityTest, batch_means
+from ood_lib import data
+from ood_lib.analysis import stats
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.ood import scores
+from ood_lib.ood.complexity import complexity_scores, png_code_lengths
+from ood_lib.ood.ensembles import ensemble_mean, waic
+from ood_lib.ood.likelihood_ratio import likelihood_ratio
+from ood_lib.ood.metrics import ood_metrics, roc_points
+from ood_lib.ood.typicality import TypicalityTest, batch_means
+from ood_lib.training import zoo
 
 profile = chapter_header("08 · Beyond the paper: OOD scores that work")
 NUM_DIMS = 28 * 28
@@ -164,7 +168,7 @@ for score_name, row in table.items():
 # of $M$ inputs is rejected when its mean log-likelihood is *far from* the training data's,
 # $|\bar\ell_M - \hat H| > \epsilon_M$, in either direction; the threshold is the 99% quantile
 # (a 1% false-rejection rate) of the same distance over bootstrap batches of training images
-# (`ood_lib.typicality`). We use $\ell = -$BPD, the log-likelihood per dimension in bits, so
+# (`ood_lib.ood.typicality`). We use $\ell = -$BPD, the log-likelihood per dimension in bits, so
 # thresholds are in BPD. $\hat H$ comes from one half of the printed number of FashionMNIST
 # training images and the bootstrap from the other half; the Glow saw all 60000 training
 # images, so these are not held out, and the printed false-rejection rate on FashionMNIST-*test*
@@ -215,7 +219,7 @@ print(
 #
 # $K$ Glows from different seeds, with $\ell_k(x) = \log p_{\theta_k}(x)$ in nats:
 # the ensemble's mean $\frac1K\sum_k \ell_k(x)$, and
-# $\text{WAIC}(x) = \frac1K\sum_k \ell_k(x) - \operatorname{Var}_k \ell_k(x)$ (`ood_lib.ensembles`).
+# $\text{WAIC}(x) = \frac1K\sum_k \ell_k(x) - \operatorname{Var}_k \ell_k(x)$ (`ood_lib.ood.ensembles`).
 
 # %%
 member_log_p = {name: np.stack([-bpd[name] * NATS_PER_BPD for bpd in glow_bpd]) for name in evaluated}
@@ -248,9 +252,9 @@ for score_name in (f"ensemble mean ({len(glows)} Glows)", f"WAIC ({len(glows)} G
 # ## 4. The likelihood ratio against a background model
 #
 # A background PixelCNN trained on FashionMNIST images in which every pixel was replaced, with
-# probability $\mu$, by a uniform random value (`ood_lib.perturbation`) learns the background
+# probability $\mu$, by a uniform random value (`ood_lib.training.perturbation`) learns the background
 # statistics but little of the shapes; the score is
-# $\log p_\theta(x) - \log p_{\theta_0}(x)$ (`ood_lib.likelihood_ratio`). **Choosing $\mu$ without
+# $\log p_\theta(x) - \log p_{\theta_0}(x)$ (`ood_lib.ood.likelihood_ratio`). **Choosing $\mu$ without
 # looking at MNIST:** for each candidate we measure the ratio's AUROC on a *validation* pair,
 # FashionMNIST training images against the CIFAR-10 subset's test images grayed and resized to
 # 28×28, and keep the best (Ren et al. pick $\mu$ the same way, on a validation OOD set).
@@ -300,7 +304,7 @@ print(
 # ## 5. Input complexity
 #
 # $S(x) = -\log_2 p(x) - L(x)$ in bits, with $L(x)$ the image's size as a PNG file
-# (`ood_lib.complexity`; Pillow at maximum compression). Constant images and MNIST digits on
+# (`ood_lib.ood.complexity`; Pillow at maximum compression). Constant images and MNIST digits on
 # black compress far better than FashionMNIST (the printed bits per pixel), so their high
 # likelihood is discounted; noise does not compress at all. The in-distribution score is $-S(x)$.
 
@@ -338,7 +342,7 @@ sanity_check(
 #
 # $$\mathcal{L} = \overline{b(x)} + \lambda\, \overline{\max\{0,\ m + b(x) - b(x')\}},$$
 #
-# $b$ the BPD, margin $m = 1$ bit per dimension and $\lambda = 1$ (`ood_lib.train` with an
+# $b$ the BPD, margin $m = 1$ bit per dimension and $\lambda = 1$ (`ood_lib.training.engine` with an
 # `OutlierExposure`; Hendrycks et al. use a margin of one unit of negative log-likelihood per
 # pixel on PixelCNN++).
 # **The outliers:** the CIFAR-10 subset's *training* images, grayed and resized to 28×28, a
@@ -671,7 +675,7 @@ finding(
 # 1. Run the typicality test with $M = 25$ on batches that mix FashionMNIST and MNIST half and
 #    half. What happens, and why? *Hint: the batch mean is then between the two sets' means.*
 # 2. Train a fourth and fifth Glow (`zoo.Variant(seed=3)`, `seed=4`, or
-#    `python -m ood_lib.train_model glow fashion_mnist --profile quick --seed 3`: each trains like
+#    `python -m ood_lib.training.train_model glow fashion_mnist --profile quick --seed 3`: each trains like
 #    the committed seeds, about a quarter of an hour on two idle cores) and compute WAIC's MNIST
 #    AUROC for K = 1 to 5, over every subset of K members, with intervals. Does WAIC's AUROC change
 #    with K? *Hint: the variance over 3 members is a noisy estimate.*

@@ -2,7 +2,7 @@
 
 The committed notebooks hold `quick` outputs, which tiny `smoke` models need not reproduce, so in
 smoke nbval only checks that every cell executes (a contradicted finding is reported on its line by
-``ood_lib.findings``, not raised). The outputs themselves are compared in `quick` by
+``ood_lib.book.findings``, not raised). The outputs themselves are compared in `quick` by
 ``book/test_quick_book.py`` (`make book-check`, part of `make test`).
 """
 

@@ -3,7 +3,7 @@
 - **Checked cells** (first line ``# NBVAL_CHECK_OUTPUT``): their text output, with paths,
   timings, progress bars and the torch version masked by ``chapters/sanitize.cfg``, must
   be identical in the committed notebook and in a fresh execution.
-- **Findings** (``ood_lib.findings``): a committed notebook may not carry a contradicted
+- **Findings** (``ood_lib.book.findings``): a committed notebook may not carry a contradicted
   one, every ``finding(`` or ``sanity_check(`` call sits in a checked cell, and a checked
   cell prints True/False only on a line that says which of the two it is.
 - **Prose numbers**: every decimal figure of a markdown cell (``3.353``, ``98.6%``,
@@ -27,7 +27,7 @@ import nbformat
 
 CHAPTER_DIR = Path(__file__).resolve().parent.parent / "chapters"
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
-CONTRADICTED = "need not show it)"  # the end of a contradicted finding's line in smoke (ood_lib.findings)
+CONTRADICTED = "need not show it)"  # the end of a contradicted finding's line in smoke (ood_lib.book.findings)
 
 _NUMBER = re.compile(r"(?<![\w.])-?(\d+\.\d+)(?:[eE]([+-]?\d+))?(?![\w]|\.\d)")
 _ANY_NUMBER = re.compile(r"(?<![\w.])-?(\d+(?:\.\d+)?)(?:[eE]([+-]?\d+))?")

@@ -26,10 +26,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import scipy.stats
 
-from ood_lib import data, intervals, plots, scores, stats, zoo
-from ood_lib.findings import finding, sanity_check
-from ood_lib.paths import data_dir
-from ood_lib.profile import chapter_footer, chapter_header
+from ood_lib import data
+from ood_lib.analysis import stats
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.ood import intervals, scores
+from ood_lib.settings.paths import data_dir
+from ood_lib.training import zoo
 
 profile = chapter_header("Solutions · 00 · The data sets")
 

@@ -15,7 +15,7 @@
 # # Solutions · 01 · Dequantization and bits per dimension
 #
 # Worked answers to the exercises of [chapter 01](../chapters/01_dequantization_and_bpd.ipynb). The
-# models are the chapter's per-pixel models (`ood_lib.pixel_models`), fitted here in seconds on the
+# models are the chapter's per-pixel models (`ood_lib.models.pixel_models`), fitted here in seconds on the
 # full training splits and scored on the full test splits; nothing is trained by gradient descent.
 
 # %%
@@ -26,10 +26,12 @@ import numpy as np
 import scipy.special
 import scipy.stats
 
-from ood_lib import data, intervals, plots, scores
-from ood_lib.findings import finding, sanity_check
-from ood_lib.pixel_models import PixelGaussian, PixelHistogram, log_normal_interval_mass
-from ood_lib.profile import chapter_footer, chapter_header
+from ood_lib import data
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.models.pixel_models import PixelGaussian, PixelHistogram, log_normal_interval_mass
+from ood_lib.ood import intervals, scores
 
 profile = chapter_header("Solutions · 01 · Dequantization and bits per dimension")
 fashion_train, mnist_train = (data.load(name, "train")[0] for name in ("fashion_mnist", "mnist"))

@@ -25,10 +25,10 @@ import numpy as np
 import scipy.stats
 import torch
 
-from ood_lib.findings import finding, sanity_check
-from ood_lib.flows.coupling import AffineCoupling
-from ood_lib.flows.invconv import InvConv2d
-from ood_lib.profile import chapter_footer, chapter_header
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.models.flows.coupling import AffineCoupling
+from ood_lib.models.flows.invconv import InvConv2d
 
 profile = chapter_header("Solutions · 02 · The change of variables")
 rng = np.random.default_rng(0)

@@ -28,12 +28,16 @@ import numpy as np
 import scipy.special
 import torch
 
-from ood_lib import data, intervals, scores, zoo
-from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
-from ood_lib.findings import finding, sanity_check
-from ood_lib.flows.glow import FlowStep, Glow
-from ood_lib.profile import TrainConfig, chapter_footer, chapter_header
-from ood_lib.train import learning_rate
+from ood_lib import data
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.data.dequantization import dequantize
+from ood_lib.models.bpd import bits_per_dim_from_log_prob
+from ood_lib.models.flows.glow import FlowStep, Glow
+from ood_lib.ood import intervals, scores
+from ood_lib.settings.profiles import TrainConfig
+from ood_lib.training import zoo
+from ood_lib.training.engine import learning_rate
 
 profile = chapter_header("Solutions · 03 · Training Glow")
 glow_fashion = zoo.get("glow", "fashion_mnist", profile)
@@ -241,7 +245,7 @@ finding(
 # updates) ends near 7 BPD, barely below the 8 of the uniform model, where any schedule change mostly
 # measures how far training got; it cannot say whether the `quick` Glow gains from its decay, so
 # this notebook no longer reports one. The cell below only prints what the exercise changes: the
-# learning rate of `ood_lib.train.learning_rate`, the engine's schedule, with and without the decay.
+# learning rate of `ood_lib.training.engine.learning_rate`, the engine's schedule, with and without the decay.
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -31,9 +31,12 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from ood_lib import data, intervals, metrics, plots, scores, zoo
-from ood_lib.findings import finding, sanity_check
-from ood_lib.profile import chapter_footer, chapter_header
+from ood_lib import data
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.ood import intervals, metrics, scores
+from ood_lib.training import zoo
 
 profile = chapter_header("Solutions · 04 · The phenomenon")
 exercise_seconds = {}  # per exercise: (wall-clock seconds, CPU seconds of this process)
@@ -363,13 +366,13 @@ fpr_at_95 = float(ours_fpr[np.searchsorted(ours_tpr, 0.95)])
 tpr_at_5 = float(ours_tpr[np.searchsorted(ours_fpr, 0.05, side="right") - 1])
 print(
     f"by hand: at 95% TPR the detector accepts {fpr_at_95:.1%} of the MNIST images "
-    f"(ood_lib.metrics: {metrics.ood_metrics(-fashion_bpd, -mnist_bpd).fpr_at_95_tpr:.1%}); "
+    f"(ood_lib.ood.metrics: {metrics.ood_metrics(-fashion_bpd, -mnist_bpd).fpr_at_95_tpr:.1%}); "
     f"accepting at most 5% of MNIST keeps {tpr_at_5:.1%} of FashionMNIST"
 )
 fig, ax = plt.subplots(figsize=(6.5, 4.6))
 library_fpr, library_tpr = metrics.roc_points(-fashion_bpd, -mnist_bpd)
 ax.plot(ours_fpr, ours_tpr, color="C0", linewidth=3, alpha=0.5, label="by hand (every threshold)")
-ax.plot(library_fpr, library_tpr, "k--", linewidth=1, label="ood_lib.metrics.roc_points (scikit-learn)")
+ax.plot(library_fpr, library_tpr, "k--", linewidth=1, label="ood_lib.ood.metrics.roc_points (scikit-learn)")
 ax.plot([0, 1], [0, 1], color="gray", linestyle=":", label="chance")
 ax.set_xlabel("false positive rate (MNIST test images accepted)")
 ax.set_ylabel("true positive rate\n(FashionMNIST test images accepted)")
@@ -389,7 +392,7 @@ finding("at 95% TPR the FashionMNIST Glow accepts every MNIST test image", round
 # %% [markdown]
 # **Answer.** Ten lines of numpy: sort, group the ties, take cumulative fractions. Our curve has a
 # point at every distinct threshold; scikit-learn's (the chapter's figure, through
-# `ood_lib.metrics.roc_points`) drops the points that lie on a straight segment, so ours has more
+# `ood_lib.ood.metrics.roc_points`) drops the points that lie on a straight segment, so ours has more
 # points but lies on it exactly (largest distance at machine precision, printed; a code sanity check
 # of the implementation, not evidence about the model), also when many scores are tied (BPDs rounded
 # to 0.1), where passing tied images one at a time would give a different, order-dependent curve. The area under our curve is the chapter's AUROC (a code sanity check: the

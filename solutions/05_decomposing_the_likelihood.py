@@ -33,14 +33,18 @@ import scipy.special
 import scipy.stats
 import torch
 
-from ood_lib import data, intervals, plots, scores, stats, zoo
-from ood_lib.bpd import dequantize
-from ood_lib.findings import finding, sanity_check
-from ood_lib.flows.coupling import AdditiveCoupling, AffineCoupling
-from ood_lib.flows.glow import Glow
-from ood_lib.jacobian import brute_force_log_abs_det, largest_singular_value, per_example_jacobian
-from ood_lib.log_prob_terms import log_prob_terms
-from ood_lib.profile import chapter_footer, chapter_header
+from ood_lib import data
+from ood_lib.analysis import stats
+from ood_lib.analysis.jacobian import brute_force_log_abs_det, largest_singular_value, per_example_jacobian
+from ood_lib.analysis.log_prob_terms import log_prob_terms
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.data.dequantization import dequantize
+from ood_lib.models.flows.coupling import AdditiveCoupling, AffineCoupling
+from ood_lib.models.flows.glow import Glow
+from ood_lib.ood import intervals, scores
+from ood_lib.training import zoo
 
 profile = chapter_header("Solutions · 05 · Decomposing the likelihood")
 TITLES = {name: data.get_spec(name).title for name in data.SPECS}

@@ -33,17 +33,27 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ood_lib import data, intervals, plots, stats, zoo
-from ood_lib.bpd import dequantize
-from ood_lib.cv_glow_closed_form import diagonal_curvature
-from ood_lib.findings import finding, sanity_check
-from ood_lib.flows.glow import Glow
-from ood_lib.flows.zero_conv import ZeroConv2d
-from ood_lib.frozen_activations import FrozenReLU, TangentSoftplus, replace_activations
-from ood_lib.log_prob_terms import log_prob_terms
-from ood_lib.profile import TrainConfig, chapter_footer, chapter_header
-from ood_lib.second_order import LinearGaussianFlow, hessian_diagonal, hessian_vector_products, mean_quadratic_form
-from ood_lib.train import train
+from ood_lib import data
+from ood_lib.analysis import stats
+from ood_lib.analysis.cv_glow_closed_form import diagonal_curvature
+from ood_lib.analysis.frozen_activations import FrozenReLU, TangentSoftplus, replace_activations
+from ood_lib.analysis.log_prob_terms import log_prob_terms
+from ood_lib.analysis.second_order import (
+    LinearGaussianFlow,
+    hessian_diagonal,
+    hessian_vector_products,
+    mean_quadratic_form,
+)
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.data.dequantization import dequantize
+from ood_lib.models.flows.glow import Glow
+from ood_lib.models.flows.zero_conv import ZeroConv2d
+from ood_lib.ood import intervals
+from ood_lib.settings.profiles import TrainConfig
+from ood_lib.training import zoo
+from ood_lib.training.engine import train
 
 profile = chapter_header("Solutions · 06 · The second-order argument")
 run_times = {}  # exercise -> (wall seconds, CPU seconds) of its cells, printed at the end
@@ -652,7 +662,7 @@ finding(
 # **What is trained.** The exercise's small pair: a CV-Glow with $L = 2$ levels, $K = 2$ steps and
 # 64 hidden channels (the quick models: $K = 8$, 96), trained for 300 steps of batch 32 (the quick
 # models: 7000), once with softplus and once with ReLU from the same initial weights and the same
-# batches, through the book's training engine (`ood_lib.train.train`). The cell also times a few
+# batches, through the book's training engine (`ood_lib.training.engine.train`). The cell also times a few
 # training steps of each activation at the quick size, to check the exercise's figure for 2000
 # softplus steps (printed). Both small models end far from the quick CV-Glow's fit (test BPDs
 # printed; the quick CV-Glow's is 3.78 on these images). So what the small pair can show is how a

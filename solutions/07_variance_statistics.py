@@ -30,15 +30,19 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from ood_lib import data, plots, scores, stats, zoo
-from ood_lib.bpd import dequantize
-from ood_lib.cv_glow_closed_form import diagonal_curvature
+from ood_lib import data
+from ood_lib.analysis import stats
+from ood_lib.analysis.cv_glow_closed_form import diagonal_curvature
+from ood_lib.analysis.log_prob_terms import log_prob_terms
+from ood_lib.analysis.second_order import gradient, hessian_diagonal
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
 from ood_lib.data import interventions
-from ood_lib.findings import finding, sanity_check
-from ood_lib.intervals import Interval, bootstrap_mean, bootstrap_mean_difference
-from ood_lib.log_prob_terms import log_prob_terms
-from ood_lib.profile import chapter_footer, chapter_header
-from ood_lib.second_order import gradient, hessian_diagonal
+from ood_lib.data.dequantization import dequantize
+from ood_lib.ood import scores
+from ood_lib.ood.intervals import Interval, bootstrap_mean, bootstrap_mean_difference
+from ood_lib.training import zoo
 
 profile = chapter_header("Solutions · 07 · The data side: variance statistics, sits inside, graying")
 RUN_TIMES = {}  # (wall, CPU) seconds of each exercise's cells, printed in the summary

@@ -35,14 +35,18 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ood_lib import data, intervals, plots, scores, stats, zoo
-from ood_lib.complexity import complexity_scores, png_code_lengths
-from ood_lib.ensembles import waic
-from ood_lib.findings import finding, sanity_check
-from ood_lib.likelihood_ratio import likelihood_ratio
-from ood_lib.metrics import ood_metrics
-from ood_lib.profile import chapter_footer, chapter_header
-from ood_lib.typicality import TypicalityTest
+from ood_lib import data
+from ood_lib.analysis import stats
+from ood_lib.book import plots
+from ood_lib.book.chapter import chapter_footer, chapter_header
+from ood_lib.book.findings import finding, sanity_check
+from ood_lib.ood import intervals, scores
+from ood_lib.ood.complexity import complexity_scores, png_code_lengths
+from ood_lib.ood.ensembles import waic
+from ood_lib.ood.likelihood_ratio import likelihood_ratio
+from ood_lib.ood.metrics import ood_metrics
+from ood_lib.ood.typicality import TypicalityTest
+from ood_lib.training import zoo
 
 profile = chapter_header("Solutions · 08 · Beyond the paper: OOD scores that work")
 NUM_DIMS = 28 * 28
@@ -235,7 +239,7 @@ finding(
 # ## Exercise 2: WAIC with K Glows
 #
 # *Train a fourth and fifth Glow (`zoo.Variant(seed=3)`, `seed=4`, or
-# `python -m ood_lib.train_model glow fashion_mnist --profile quick --seed 3`: each trains like the
+# `python -m ood_lib.training.train_model glow fashion_mnist --profile quick --seed 3`: each trains like the
 # committed seeds, about a quarter of an hour on two idle cores) and compute WAIC's MNIST AUROC for K =
 # 1 to 5, over every subset of K members, with intervals. Does WAIC's AUROC change with K?*
 #
@@ -418,7 +422,7 @@ finding(
 )
 
 # %% [markdown]
-# **Answer (K = 1 to 3).** As `ood_lib.ensembles.waic` computes it, yes: WAIC's AUROC against MNIST grows
+# **Answer (K = 1 to 3).** As `ood_lib.ood.ensembles.waic` computes it, yes: WAIC's AUROC against MNIST grows
 # from the likelihood's (K = 1) to K = 2 and again to K = 3, each step outside its paired interval over
 # images (printed). It stays far below 0.5 for every K and every subset of members (every subset's
 # interval lies below 0.5, checked): more members make WAIC less wrong, not right, because the
@@ -440,8 +444,8 @@ finding(
 # centred curve still rises, and were not measured.
 #
 # **Issue 26** (item 6) changes chapter 08's WAIC section to report the centred disagreement and K;
-# this answer already computes both from `ood_lib.ensembles` and stays valid. To answer as set, train
-# `python -m ood_lib.train_model glow fashion_mnist --profile quick --seed 3` (and `--seed 4`; with
+# this answer already computes both from `ood_lib.ood.ensembles` and stays valid. To answer as set, train
+# `python -m ood_lib.training.train_model glow fashion_mnist --profile quick --seed 3` (and `--seed 4`; with
 # `OOD_TRAIN=missing` set if the environment sets `OOD_TRAIN=never`), about as long as the committed
 # seeds took (12.1, 15.2 and 12.1 minutes of wall time at 2 threads, their recorded times printed
 # above), commit them, and set `seeds = [0, 1, 2, 3, 4]`.
@@ -714,7 +718,7 @@ finding(
 # Why is the MNIST column then meaningless, although no MNIST-test image is among the outliers?*
 #
 # **The model.** Outlier exposure through the zoo
-# (`python -m ood_lib.train_model pixelcnn fashion_mnist --profile quick --outliers-from mnist`) is a
+# (`python -m ood_lib.training.train_model pixelcnn fashion_mnist --profile quick --outliers-from mnist`) is a
 # 300-update fine-tune of the committed PixelCNN on batches of inliers and outliers. It was trained
 # once through the zoo and committed (`data/models/quick/pixelcnn_fashion_mnist_oe-mnist.*`); here it
 # is loaded, and its recorded training time is printed beside its CIFAR-10 twin's. The "why" part is

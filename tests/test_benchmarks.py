@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ood_lib.flows import Glow, squeeze2d
+from ood_lib.models.flows import Glow, squeeze2d
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))

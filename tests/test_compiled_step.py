@@ -22,15 +22,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from ood_lib import compiled_step, zoo
-from ood_lib import train as engine
-from ood_lib.compiled_step import CompiledLoss, compile_enabled
-from ood_lib.flows import Glow
-from ood_lib.pixelcnn import PixelCNN
-from ood_lib.profile import TrainConfig
-from ood_lib.run_config import run_config
-from ood_lib.train import train
-from ood_lib.vae import VAE
+from ood_lib.models.flows import Glow
+from ood_lib.models.pixelcnn import PixelCNN
+from ood_lib.models.vae import VAE
+from ood_lib.settings.profiles import TrainConfig
+from ood_lib.training import compiled_step, zoo
+from ood_lib.training import engine as engine
+from ood_lib.training.compiled_step import CompiledLoss, compile_enabled
+from ood_lib.training.engine import train
+from ood_lib.training.run_config import run_config
 
 CPU = torch.device("cpu")
 SHAPE = (1, 8, 8)
@@ -183,7 +183,7 @@ def test_a_failing_compiler_falls_back_to_eager_with_one_log_line(
     )
     monkeypatch.setattr(compiled_step, "COMPILE_BACKEND", broken_backend)
     torch.manual_seed(0)
-    with caplog.at_level(logging.WARNING, logger="ood_lib.train"):
+    with caplog.at_level(logging.WARNING, logger="ood_lib.training.engine"):
         fallback_history = train(
             FAMILIES["pixelcnn"](), x_train, tiny_config(compile=True), tmp_path / "fb.pt", device=CPU, progress=False
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ood_lib.cv_glow_closed_form import diagonal_curvature, small_cv_glow
-from ood_lib.flows import Glow
-from ood_lib.second_order import hessian_diagonal
+from ood_lib.analysis.cv_glow_closed_form import diagonal_curvature, small_cv_glow
+from ood_lib.analysis.second_order import hessian_diagonal
+from ood_lib.models.flows import Glow
 
 
 def tiny_cv_glow(seed: int, diagonal_kernels: bool) -> Glow:

@@ -15,11 +15,12 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
-from ood_lib import model_files
-from ood_lib import train as engine
-from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
-from ood_lib.flows import Glow
-from ood_lib.profile import TrainConfig
+from ood_lib.data.dequantization import dequantize
+from ood_lib.models.bpd import bits_per_dim_from_log_prob
+from ood_lib.models.flows import Glow
+from ood_lib.settings.profiles import TrainConfig
+from ood_lib.training import engine as engine
+from ood_lib.training import model_files
 
 CONFIG = TrainConfig(
     n_steps=4,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ood_lib.findings import FindingNotShown, finding, sanity_check
+from ood_lib.book.findings import FindingNotShown, finding, sanity_check
 
 
 def test_a_finding_that_holds_prints_its_label_and_value(capsys: pytest.CaptureFixture[str]) -> None:

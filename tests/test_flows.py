@@ -10,8 +10,10 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
-from ood_lib.flows import (
+from ood_lib.analysis.jacobian import largest_singular_value, per_example_jacobian
+from ood_lib.data.dequantization import dequantize
+from ood_lib.models.bpd import bits_per_dim_from_log_prob
+from ood_lib.models.flows import (
     ActNorm,
     AdditiveCoupling,
     AffineCoupling,
@@ -25,7 +27,6 @@ from ood_lib.flows import (
     ZeroConv2d,
     unsqueeze2d,
 )
-from ood_lib.jacobian import largest_singular_value, per_example_jacobian
 
 RTOL = 1e-6
 ATOL = 1e-9

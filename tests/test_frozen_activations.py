@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ood_lib.frozen_activations import FrozenReLU, TangentSoftplus, replace_activations
+from ood_lib.analysis.frozen_activations import FrozenReLU, TangentSoftplus, replace_activations
 
 
 def small_net(activation: type) -> nn.Sequential:

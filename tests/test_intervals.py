@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ood_lib import intervals
+from ood_lib.ood import intervals
 
 
 def test_weighted_auroc_with_unit_counts_is_sklearns_auroc_including_ties() -> None:

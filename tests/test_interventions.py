@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ood_lib import data, stats
+from ood_lib import data
+from ood_lib.analysis import stats
 from ood_lib.data import interventions
 
 

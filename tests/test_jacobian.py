@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from ood_lib.jacobian import brute_force_log_abs_det, largest_singular_value, per_example_jacobian
+from ood_lib.analysis.jacobian import brute_force_log_abs_det, largest_singular_value, per_example_jacobian
 
 
 def test_linear_map_gives_its_matrix_and_log_abs_det() -> None:

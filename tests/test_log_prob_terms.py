@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from ood_lib.flows import Glow
-from ood_lib.log_prob_terms import gaussian_terms, log_prob_terms
+from ood_lib.analysis.log_prob_terms import gaussian_terms, log_prob_terms
+from ood_lib.models.flows import Glow
 
 
 def random_glow(coupling: str, seed: int) -> Glow:

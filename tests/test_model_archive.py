@@ -12,9 +12,9 @@ import pytest
 import torch
 from test_zoo import fake_datasets, tiny_profile, training_runs  # noqa: F401 (fixtures)
 
-from ood_lib import model_archive, model_files, zoo
-from ood_lib import profile as profiles
-from ood_lib.model_archive import ArchiveError
+from ood_lib.settings import profiles as profiles
+from ood_lib.training import model_archive, model_files, zoo
+from ood_lib.training.model_archive import ArchiveError
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import torch
 from safetensors.torch import save_file
 from test_zoo import fake_datasets, tiny_profile, training_runs  # noqa: F401 (fixtures)
 
-from ood_lib import model_files, zoo
-from ood_lib.model_files import ModelFileError, StoredModel
+from ood_lib.training import model_files, zoo
+from ood_lib.training.model_files import ModelFileError, StoredModel
 
 
 class RunsCode:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ood_lib import scores
-from ood_lib.complexity import complexity_scores, png_code_lengths
-from ood_lib.ensembles import ensemble_mean, waic
-from ood_lib.likelihood_ratio import likelihood_ratio
-from ood_lib.metrics import ood_metrics, roc_points
-from ood_lib.typicality import TypicalityTest, batch_means
+from ood_lib.ood import scores
+from ood_lib.ood.complexity import complexity_scores, png_code_lengths
+from ood_lib.ood.ensembles import ensemble_mean, waic
+from ood_lib.ood.likelihood_ratio import likelihood_ratio
+from ood_lib.ood.metrics import ood_metrics, roc_points
+from ood_lib.ood.typicality import TypicalityTest, batch_means
 
 RNG = np.random.default_rng(0)
 

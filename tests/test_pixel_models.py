@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from ood_lib.pixel_models import (
+from ood_lib.models.pixel_models import (
     NUM_VALUES,
     PixelGaussian,
     PixelHistogram,

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from ood_lib.pixelcnn import NUM_LEVELS, PixelCNN, causal_mask
+from ood_lib.models.pixelcnn import NUM_LEVELS, PixelCNN, causal_mask
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -192,7 +192,7 @@ def test_a_few_training_steps_lower_the_bits_per_dim():
 
 
 def test_categorical_log_prob_equals_log_softmax_at_the_target():
-    from ood_lib.pixelcnn import categorical_log_prob
+    from ood_lib.models.pixelcnn import categorical_log_prob
 
     generator = torch.Generator().manual_seed(0)
     logits = 10 * torch.randn(7, 3, NUM_LEVELS, dtype=torch.float64, generator=generator)
@@ -203,7 +203,7 @@ def test_categorical_log_prob_equals_log_softmax_at_the_target():
 
 @pytest.mark.parametrize("num_colours", [1, 3])
 def test_log_prob_from_features_equals_the_full_log_softmax_in_blocks(monkeypatch, num_colours):
-    from ood_lib import pixelcnn
+    from ood_lib.models import pixelcnn
 
     monkeypatch.setattr(pixelcnn, "_HEAD_CHUNK_VALUES", 5 * num_colours * NUM_LEVELS)  # blocks of 5 positions
     generator = torch.Generator().manual_seed(1)

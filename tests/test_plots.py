@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ood_lib import plots  # noqa: E402
+from ood_lib.book import plots  # noqa: E402
 
 
 def test_shared_bins_cover_both_samples_and_ignore_a_far_outlier() -> None:

@@ -9,9 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from ood_lib import scores
-from ood_lib.bpd import bits_per_dim_from_log_prob, dequantize
-from ood_lib.flows import Glow
+from ood_lib.data.dequantization import dequantize
+from ood_lib.models.bpd import bits_per_dim_from_log_prob
+from ood_lib.models.flows import Glow
+from ood_lib.ood import scores
 
 
 def brute_force_auroc(in_scores: np.ndarray, out_scores: np.ndarray) -> float:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ood_lib.flows import Glow
-from ood_lib.second_order import (
+from ood_lib.analysis.second_order import (
     LinearGaussianFlow,
     gradient,
     hessian_diagonal,
     hessian_vector_products,
     predict_gap,
 )
+from ood_lib.models.flows import Glow
 
 
 def random_flow(num_dims: int, generator: torch.Generator, diagonal: bool = False) -> LinearGaussianFlow:

@@ -12,9 +12,10 @@ import torch
 from test_flows import brute_force_log_abs_det, perturb_
 from test_zoo import serve_fake_datasets, tiny_profile
 
-from ood_lib import data, zoo
-from ood_lib.flows import Glow, Split
-from ood_lib.profile import get_profile
+from ood_lib import data
+from ood_lib.models.flows import Glow, Split
+from ood_lib.settings.profiles import get_profile
+from ood_lib.training import zoo
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED_QUICK_MODELS = sorted((REPO / "data" / "models" / "quick").glob("*.safetensors"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ood_lib import stats
+from ood_lib.analysis import stats
 
 
 def test_variance_sums_match_a_direct_computation() -> None:

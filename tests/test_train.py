@@ -10,18 +10,13 @@ import pytest
 import torch
 from torch import nn
 
-from ood_lib.flows import Glow
-from ood_lib.model_files import load_checkpoint
-from ood_lib.perturbation import perturb_pixels
-from ood_lib.profile import TrainConfig
-from ood_lib.run_config import read_run_config, run_config
-from ood_lib.train import (
-    CheckpointMismatchError,
-    TrainingDivergedError,
-    batch_indices,
-    learning_rate,
-    train,
-)
+from ood_lib.models.flows import Glow
+from ood_lib.settings.profiles import TrainConfig
+from ood_lib.training.engine import CheckpointMismatchError, TrainingDivergedError, learning_rate, train
+from ood_lib.training.model_files import load_checkpoint
+from ood_lib.training.perturbation import perturb_pixels
+from ood_lib.training.run_config import read_run_config, run_config
+from ood_lib.training.streams import batch_indices
 
 CPU = torch.device("cpu")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from test_zoo import fake_datasets, tiny_profile, training_runs  # noqa: F401 (fixtures)
 
-from ood_lib import profile as profiles
-from ood_lib import zoo
-from ood_lib.train_model import main
+from ood_lib.settings import profiles as profiles
+from ood_lib.training import zoo
+from ood_lib.training.train_model import main
 
 
 def test_command_trains_then_loads_from_the_cache(
@@ -34,7 +34,10 @@ def test_command_trains_the_variants_the_zoo_names_in_its_errors(
     monkeypatch.setitem(profiles.PROFILES, "tiny", tiny_profile())
     background = zoo.Variant(perturbation_rate=0.2)
     command = zoo.train_command(zoo.wanted("pixelcnn", "fashion_mnist", tiny_profile(), background))
-    assert command == "python -m ood_lib.train_model pixelcnn fashion_mnist --profile tiny --perturbation-rate 0.2"
+    assert (
+        command
+        == "python -m ood_lib.training.train_model pixelcnn fashion_mnist --profile tiny --perturbation-rate 0.2"
+    )
     assert main(command.split()[3:]) == 0
     monkeypatch.setenv("OOD_TRAIN", "never")
     assert zoo.get("pixelcnn", "fashion_mnist", tiny_profile(), variant=background, progress=False).from_cache
@@ -49,7 +52,8 @@ def test_command_trains_the_input_independent_split_prior_variant(
     constant_split = zoo.Variant(input_independent_split_prior=True)
     command = zoo.train_command(zoo.wanted("cv_glow", "fashion_mnist", tiny_profile(), constant_split))
     assert (
-        command == "python -m ood_lib.train_model cv_glow fashion_mnist --profile tiny --input-independent-split-prior"
+        command
+        == "python -m ood_lib.training.train_model cv_glow fashion_mnist --profile tiny --input-independent-split-prior"
     )
     assert main(command.split()[3:]) == 0
     monkeypatch.setenv("OOD_TRAIN", "never")
@@ -73,7 +77,7 @@ def test_command_trains_the_no_decay_variant_with_a_constant_learning_rate(
         k: v for k, v in plain.config.items() if k != "train"
     }
     command = zoo.train_command(target)
-    assert command == "python -m ood_lib.train_model glow fashion_mnist --profile tiny --no-lr-decay"
+    assert command == "python -m ood_lib.training.train_model glow fashion_mnist --profile tiny --no-lr-decay"
     assert main(command.split()[3:]) == 0
     assert training_runs[-1]["config"].decay_fraction == 0
     monkeypatch.setenv("OOD_TRAIN", "never")

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from ood_lib.vae import NUM_LEVELS, VAE
+from ood_lib.models.vae import NUM_LEVELS, VAE
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -210,7 +210,7 @@ def test_a_few_training_steps_lower_the_negative_elbo():
 
 
 def test_log_likelihood_equals_the_old_formula_in_blocks_with_the_same_gradients(monkeypatch):
-    from ood_lib import pixelcnn
+    from ood_lib.models import pixelcnn
 
     monkeypatch.setattr(pixelcnn, "_HEAD_CHUNK_VALUES", 7 * 3 * NUM_LEVELS)  # blocks of 7 positions
     torch.manual_seed(0)

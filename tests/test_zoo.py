@@ -13,11 +13,12 @@ import torch
 from safetensors.torch import save_file
 from test_train import DiagonalGaussian, interrupt_at_update
 
-from ood_lib import data, model_files, zoo
-from ood_lib.flows import Glow
-from ood_lib.pixelcnn import PixelCNN
-from ood_lib.profile import PROFILES, GlowConfig, Profile, TrainConfig
-from ood_lib.vae import VAE
+from ood_lib import data
+from ood_lib.models.flows import Glow
+from ood_lib.models.pixelcnn import PixelCNN
+from ood_lib.models.vae import VAE
+from ood_lib.settings.profiles import PROFILES, GlowConfig, Profile, TrainConfig
+from ood_lib.training import model_files, zoo
 
 TINY_TRAIN = TrainConfig(
     n_steps=4,

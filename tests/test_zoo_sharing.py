@@ -16,7 +16,8 @@ import torch
 import torch.multiprocessing as mp
 from test_zoo import fake_datasets, serve_fake_datasets, tiny_profile, training_runs  # noqa: F401 (fixtures)
 
-from ood_lib import model_files, training_lock, zoo
+from ood_lib.training import lock as training_lock
+from ood_lib.training import model_files, zoo
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
@@ -95,8 +96,9 @@ def test_under_ood_train_never_a_missing_or_stale_model_is_an_error_with_the_com
     with pytest.raises(zoo.ModelNotTrainedError, match="is missing") as missing:
         zoo.get("glow", "fashion_mnist", profile, variant=zoo.Variant(seed=1), progress=False)
     assert "glow_fashion_mnist_seed1.safetensors" in str(missing.value)
-    assert "`OOD_TRAIN=missing python -m ood_lib.train_model glow fashion_mnist --profile tiny --seed 1`" in str(
-        missing.value
+    assert (
+        "`OOD_TRAIN=missing python -m ood_lib.training.train_model glow fashion_mnist --profile tiny --seed 1`"
+        in str(missing.value)
     )
 
     with pytest.raises(zoo.ModelNotTrainedError, match="is stale for its configuration") as stale:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from ..paths import cache_dir, data_dir
-from . import SPECS, DataError, load
+from ood_lib.data import SPECS, DataError, load
+from ood_lib.settings.paths import cache_dir, data_dir
 
 
 def main(names: list[str]) -> int:

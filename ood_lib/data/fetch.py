@@ -13,8 +13,8 @@ import os
 import stat
 from pathlib import Path
 
-from ..paths import data_dir
-from .registry import DatasetSpec, RemoteFile
+from ood_lib.data.registry import DatasetSpec, RemoteFile
+from ood_lib.settings.paths import data_dir
 
 
 class DataError(Exception):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .loaders import to_grayscale
+from ood_lib.data.loaders import to_grayscale
 
 
 def _images(x_uint8: np.ndarray, colour: bool = False) -> np.ndarray:

@@ -7,8 +7,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
-from ..bpd import dequantize
-from .store import load
+from ood_lib.data.dequantization import dequantize
+from ood_lib.data.store import load
 
 # ITU-R BT.601 luma weights, the usual RGB -> grayscale conversion.
 _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import cache_dir, data_dir, write_atomically
-from .fetch import DataNotFoundError, fetch, raw_path, verify
-from .parsers import parse_cifar10_archive, parse_idx_pair, parse_svhn_mat
-from .registry import SPECS, DatasetSpec, check_split, get_spec
+from ood_lib.data.fetch import DataNotFoundError, fetch, raw_path, verify
+from ood_lib.data.parsers import parse_cifar10_archive, parse_idx_pair, parse_svhn_mat
+from ood_lib.data.registry import SPECS, DatasetSpec, check_split, get_spec
+from ood_lib.settings.paths import cache_dir, data_dir, write_atomically
 
 ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
 

@@ -11,7 +11,7 @@ Jacobian entry, treats each 1x1 convolution kernel :math:`U_k` as if it scaled c
 and with it Eq. 6, :math:`\mathbb{E}_q[\log p] - \mathbb{E}_{p^*}[\log p] \approx
 -\tfrac12 \sum_d \frac{\alpha_d^2}{\sigma_d^2} (\sigma^2_{q,d} - \sigma^2_{p^*,d})`.
 
-What the symbols are for :class:`~ood_lib.flows.Glow`: a step's ActNorm and 1x1 convolution
+What the symbols are for :class:`~ood_lib.models.flows.Glow`: a step's ActNorm and 1x1 convolution
 form one channel map :math:`A_k = W_k \operatorname{diag}(e^{s_k})` (ActNorm's bias only
 shifts), so :math:`u_{k,c,j}` is :math:`(A_k)_{c,j}`: the ActNorm scales are part of the
 row sums. The additive couplings' diagonal blocks are exactly the identity, so they add no
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .flows import Glow
-from .flows.squeeze import squeeze2d
+from ood_lib.models.flows import Glow
+from ood_lib.models.flows.squeeze import squeeze2d
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def diagonal_curvature(glow: Glow, x0: Tensor) -> DiagonalCurvature:
     if glow.coupling != "additive":
         raise ValueError(
             f"The closed form is for a constant-volume Glow (coupling='additive'); this Glow has "
-            f"coupling={glow.coupling!r}, whose volume term depends on x. Use ood_lib.second_order for it."
+            f"coupling={glow.coupling!r}, whose volume term depends on x. Use ood_lib.analysis.second_order for it."
         )
     shape = tuple(glow.image_shape)
     if tuple(x0.shape) != shape:

@@ -5,7 +5,7 @@ FashionMNIST: loaded from ``<profile>/glow_fashion_mnist.safetensors`` in
 ``model_write_dir()`` or ``model_dir()`` when that file was trained with the
 current configuration, otherwise trained now into ``model_write_dir()``
 (resuming an interrupted training from ``glow_fashion_mnist.ckpt.safetensors``)
-and saved. Files hold data only (``ood_lib.model_files``); beside each model,
+and saved. Files hold data only (``ood_lib.training.model_files``); beside each model,
 ``glow_fashion_mnist.json`` holds its configuration, training history and
 provenance in readable form.
 
@@ -31,17 +31,25 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import data
-from .device import get_device
-from .distributed import distributed_rank_and_size
-from .model_files import MODEL_FORMAT, ModelFileError, StoredModel, load_model, provenance_now, read_record, save_model
-from .outlier_exposure import OutlierExposure
-from .paths import model_search_dirs, model_write_dir
-from .profile import Profile, TrainConfig, get_profile
-from .run_config import config_differences, read_run_config, run_config, train_identity
-from .train import train
-from .training_lock import ModelDirNotWritableError, one_trainer  # noqa: F401 (raised by get)
-from .zoo_models import GLOW_MODELS, MODEL_BUILDERS
+from ood_lib import data
+from ood_lib.settings.device import get_device
+from ood_lib.settings.paths import model_search_dirs, model_write_dir
+from ood_lib.settings.profiles import Profile, TrainConfig, get_profile
+from ood_lib.training.distributed import distributed_rank_and_size
+from ood_lib.training.engine import train
+from ood_lib.training.lock import ModelDirNotWritableError, one_trainer  # noqa: F401 (raised by get)
+from ood_lib.training.model_files import (
+    MODEL_FORMAT,
+    ModelFileError,
+    StoredModel,
+    load_model,
+    provenance_now,
+    read_record,
+    save_model,
+)
+from ood_lib.training.outlier_exposure import OutlierExposure
+from ood_lib.training.run_config import config_differences, read_run_config, run_config, train_identity
+from ood_lib.training.zoo_models import GLOW_MODELS, MODEL_BUILDERS
 
 # Each data set's out-of-distribution partner in the paper.
 OOD_PARTNERS = {
@@ -77,7 +85,7 @@ class TrainedModel:
 
     model: nn.Module
     config: dict  # model name and config, training config, training and evaluation data
-    history: dict  # see ``ood_lib.train.train``
+    history: dict  # see ``ood_lib.training.engine.train``
     train_seconds: float
     path: Path
     from_cache: bool  # loaded from ``path`` rather than trained (or resumed) by this call
@@ -101,7 +109,7 @@ class Variant:
     seed: int = 0
     perturbation_rate: float = 0.0
     outliers_from: str | None = None
-    bf16: bool = False  # bfloat16 autocast in training (``ood_lib.train.train``); a model of its own
+    bf16: bool = False  # bfloat16 autocast in training (``ood_lib.training.engine.train``); a model of its own
     # Glow / CV-Glow only: split priors with a learned mean and log-std per position, not a function of the kept half
     input_independent_split_prior: bool = False
     no_lr_decay: bool = False  # a constant learning rate: the profile's decay_fraction set to 0
@@ -224,8 +232,14 @@ def wanted(model_name: str, train_set: str, profile: Profile | None = None, vari
 
 
 def train_command(target: Wanted) -> str:
-    """The shell command that trains ``target`` into the zoo (``ood_lib.train_model``)."""
-    parts = ["python -m ood_lib.train_model", target.model_name, target.train_set, "--profile", target.profile.name]
+    """The shell command that trains ``target`` into the zoo (``ood_lib.training.train_model``)."""
+    parts = [
+        "python -m ood_lib.training.train_model",
+        target.model_name,
+        target.train_set,
+        "--profile",
+        target.profile.name,
+    ]
     variant = target.variant
     parts += ["--seed", str(variant.seed)] if variant.seed else []
     parts += ["--perturbation-rate", f"{variant.perturbation_rate:g}"] if variant.perturbation_rate else []
@@ -247,8 +261,9 @@ def _look_up(target: Wanted, device: torch.device) -> tuple[TrainedModel | None,
         legacy = path.with_suffix(".pt")
         if not path.exists() and legacy.exists():
             raise ModelFileError(
-                f"{legacy} is a model file of the old pickle format, which is no longer read (it could run code). "
-                f"If you trust it, convert it: `python -m ood_lib.model_files convert {legacy}`; else delete it."
+                f"{legacy} is a model file of the old pickle format, which is no longer read (it could run "
+                "code). If you trust it, convert it: "
+                f"`python -m ood_lib.training.model_files convert {legacy}`; else delete it."
             )
         if not path.exists():
             continue
@@ -281,7 +296,7 @@ def _not_trained(target: Wanted, stale: list[Path]) -> ModelNotTrainedError:
         f"{what}, and OOD_TRAIN=never forbids training it here. Train it with "
         f"`OOD_TRAIN=missing {train_command(target)}` (or set OOD_TRAIN=missing to let the zoo train it), "
         "or receive it from a model archive: "
-        "`python -m ood_lib.model_archive unpack ARCHIVE`."
+        "`python -m ood_lib.training.model_archive unpack ARCHIVE`."
     )
 
 

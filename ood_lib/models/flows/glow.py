@@ -9,13 +9,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..bpd import bits_per_dim_from_log_prob, dequantize
-from .actnorm import ActNorm
-from .coupling import AdditiveCoupling, AffineCoupling
-from .invconv import InvConv2d
-from .priors import LearnedGaussianPrior
-from .split import Split
-from .squeeze import squeeze2d, unsqueeze2d
+from ood_lib.data.dequantization import dequantize
+from ood_lib.models.bpd import bits_per_dim_from_log_prob
+from ood_lib.models.flows.actnorm import ActNorm
+from ood_lib.models.flows.coupling import AdditiveCoupling, AffineCoupling
+from ood_lib.models.flows.invconv import InvConv2d
+from ood_lib.models.flows.priors import LearnedGaussianPrior
+from ood_lib.models.flows.split import Split
+from ood_lib.models.flows.squeeze import squeeze2d, unsqueeze2d
 
 COUPLINGS = {"affine": AffineCoupling, "additive": AdditiveCoupling}
 
@@ -189,7 +190,9 @@ class Glow(nn.Module):
             if x.ndim == 4 and tuple(x.shape[1:]) == (expected[1], expected[2], expected[0]):
                 hint = " It looks like NHWC: permute it with x.permute(0, 3, 1, 2)."
             elif not x.is_floating_point():
-                hint = " For 8-bit images use bits_per_dim(x_uint8), or dequantize them first (ood_lib.bpd.dequantize)."
+                hint = (
+                    " For 8-bit images use bits_per_dim(x_uint8), or dequantize them first (ood_lib.data.dequantize)."
+                )
             raise ValueError(
                 f"Glow expects float images (N, C, H, W) = (N, {expected[0]}, {expected[1]}, {expected[2]}) in [0, 1), "
                 f"got {x.dtype} {tuple(x.shape)}.{hint}"

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # ood_lib/settings/paths.py -> the repository
 
 
 def _from_env(variable: str, default: Path) -> Path:

@@ -16,7 +16,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .bpd import bits_per_dim_from_log_prob
+from ood_lib.models.bpd import bits_per_dim_from_log_prob
 
 
 def distributed_rank_and_size() -> tuple[int, int]:

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .flows.glow import Glow
-from .flows.squeeze import squeeze2d
+from ood_lib.models.flows.glow import Glow
+from ood_lib.models.flows.squeeze import squeeze2d
 
 
 @dataclass

@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 from torch import nn
 
-from .flows import Glow
-from .pixelcnn import PixelCNN
-from .profile import Profile
-from .vae import VAE
+from ood_lib.models.flows import Glow
+from ood_lib.models.pixelcnn import PixelCNN
+from ood_lib.models.vae import VAE
+from ood_lib.settings.profiles import Profile
 
 # Builds an untrained model for images of shape (H, W, C) at a profile's size; keyword options
 # (only the Glow builders take any) come from the variant.

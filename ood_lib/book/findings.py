@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numbers
 
-from .profile import get_profile
+from ood_lib.settings.profiles import get_profile
 
 # Profiles whose models need not show the paper's phenomena: a contradicted finding is reported, not raised.
 REPORTING_PROFILES = {"smoke"}

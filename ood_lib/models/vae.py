@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .pixelcnn import categorical_log_prob_from_features
+from ood_lib.models.pixelcnn import categorical_log_prob_from_features
 
 NUM_LEVELS = 256
 # K of the importance-weighted bound used by ``VAE.log_prob`` unless told otherwise.
@@ -120,7 +120,7 @@ class VAE(nn.Module):
         """log p(x | z) = sum_i log softmax(l_i(z))[x_i] in nats, shape (N,).
 
         The decoder's last layer (a 1x1 convolution to the logits) is applied by
-        :func:`~ood_lib.pixelcnn.categorical_log_prob_from_features`, which never forms the
+        :func:`~ood_lib.models.pixelcnn.categorical_log_prob_from_features`, which never forms the
         (N, C, 256, H, W) log-probabilities; same values as ``log_softmax(decode_logits(z), 2)``
         at the observed levels, up to float rounding. The transposed convolutions run in
         channels-last layout (oneDNN's faster CPU kernels; the same features).

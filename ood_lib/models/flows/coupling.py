@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .actnorm import ActNorm
-from .zero_conv import ZeroConv2d
+from ood_lib.models.flows.actnorm import ActNorm
+from ood_lib.models.flows.zero_conv import ZeroConv2d
 
 
 class ConvActNorm(nn.Module):

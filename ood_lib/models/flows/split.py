@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .priors import diagonal_gaussian_log_prob, diagonal_gaussian_sample
-from .zero_conv import ZeroConv2d
+from ood_lib.models.flows.priors import diagonal_gaussian_log_prob, diagonal_gaussian_sample
+from ood_lib.models.flows.zero_conv import ZeroConv2d
 
 
 class Split(nn.Module):

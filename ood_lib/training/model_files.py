@@ -9,7 +9,7 @@ Reading such a file parses JSON and copies bytes; nothing in it can run.
 
 A file in any other format is refused with :class:`ModelFileError` naming it. A pickle (what
 ``torch.save`` writes, and what this book wrote before) is refused unread, since unpickling can
-run code; ``python -m ood_lib.model_files convert OLD.pt ...`` converts a trusted old zoo model
+run code; ``python -m ood_lib.training.model_files convert OLD.pt ...`` converts a trusted old zoo model
 with ``torch.load(weights_only=True)``, whose restricted unpickler refuses anything but tensors
 and plain containers.
 """
@@ -27,7 +27,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from .paths import write_atomically
+from ood_lib.settings.paths import write_atomically
 
 MODEL_FORMAT = "ood-textbook model 1"
 CHECKPOINT_FORMAT = "ood-textbook checkpoint 1"
@@ -52,9 +52,9 @@ def _unreadable(path: Path, reason: str) -> ModelFileError:
     if _starts_like_a_pickle(path):
         return ModelFileError(
             f"{path} is a pickle file (as torch.save writes), which can run code when loaded: it is refused "
-            "unread. Model files here are safetensors (ood_lib.model_files). If it is a model of an older "
-            f"version of this book that you trust, convert it: `python -m ood_lib.model_files convert {path}`; "
-            "otherwise delete it."
+            "unread. Model files here are safetensors (ood_lib.training.model_files). If it is a model of an "
+            "older version of this book that you trust, convert it: "
+            f"`python -m ood_lib.training.model_files convert {path}`; otherwise delete it."
         )
     return ModelFileError(
         f"The file {path} cannot be read as a data-only model file or checkpoint ({reason}). Delete it (or "
@@ -103,8 +103,8 @@ class StoredModel:
     """What a zoo model file holds."""
 
     state: dict[str, torch.Tensor]  # the model's state dict
-    config: dict  # the zoo config it was trained with (``ood_lib.zoo``)
-    history: dict  # its training history (``ood_lib.train.train``)
+    config: dict  # the zoo config it was trained with (``ood_lib.training.zoo``)
+    history: dict  # its training history (``ood_lib.training.engine.train``)
     train_seconds: float
     provenance: dict  # device, time and torch version of its training (or of its conversion)
 
@@ -142,7 +142,7 @@ def load_model(path: Path) -> StoredModel:
 
 
 def save_checkpoint(path: Path, checkpoint: dict) -> None:
-    """Write a training checkpoint (the dict ``ood_lib.train.train`` keeps) to ``path``, atomically.
+    """Write a training checkpoint (the dict ``ood_lib.training.engine.train`` keeps) to ``path``, atomically.
 
     Tensors: the model state (``model/<name>``), the optimiser's per-parameter tensors
     (``optimizer/<index>/<name>``) and the RNG states (``rng/<name>``, uint8). Record: the rest,
@@ -220,8 +220,8 @@ def convert_legacy(old_path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m ood_lib.model_files convert OLD.pt ...``: convert trusted old zoo files; return the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m ood_lib.model_files", description=convert_legacy.__doc__)
+    """``python -m ood_lib.training.model_files convert OLD.pt ...``: convert trusted old zoo files; exit status."""
+    parser = argparse.ArgumentParser(prog="python -m ood_lib.training.model_files", description=convert_legacy.__doc__)
     parser.add_argument("command", choices=["convert"])
     parser.add_argument("paths", nargs="+", type=Path, help="old zoo model files (*.pt, not *.ckpt.pt)")
     args = parser.parse_args(argv)

@@ -14,9 +14,6 @@ The default is ``full`` when CUDA is available and ``quick`` otherwise.
 from __future__ import annotations
 
 import os
-import platform
-import sys
-import time
 from dataclasses import dataclass
 
 import torch
@@ -49,7 +46,7 @@ class TrainConfig:
     n_eval: int  # examples per data set in the periodic evaluation
     seed: int = 0
     decay_fraction: float = 0.0  # the learning rate falls linearly to 0 over this last fraction of n_steps
-    # torch.compile the training loss (``ood_lib.train``): True/False, or None = $OOD_COMPILE (default off).
+    # torch.compile the training loss (``ood_lib.training.engine``): True/False, or None = $OOD_COMPILE (default off).
     # How a run computes, not what it computes: never part of a model's or checkpoint's identity.
     compile: bool | None = None
 
@@ -337,41 +334,3 @@ def get_profile(name: str | None = None) -> Profile:
             f"Valid profiles: {', '.join(PROFILES)}. Set e.g. {PROFILE_ENV}=quick."
         )
     return PROFILES[chosen]
-
-
-_chapter_start: float | None = None
-
-
-def chapter_header(title: str) -> Profile:
-    """Print what this chapter runs with (profile, device, torch, data), fix seeds, start its clock."""
-    from . import data
-    from .device import get_device
-    from .paths import data_dir, describe
-    from .plots import use_png_figures
-
-    global _chapter_start
-    _chapter_start = time.perf_counter()
-    profile = get_profile()
-    use_png_figures()
-    torch.manual_seed(profile.seed)
-    device = get_device()
-    device_name = (
-        torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
-    )
-    print(f"Chapter: {title}")
-    print(f"Profile: {profile.name} ({profile.description})")
-    print(f"Device: {device.type} ({device_name})")
-    print(f"Python {platform.python_version()}, torch {torch.__version__}")
-    print(f"Data directory: {describe(data_dir(), 'OOD_DATA_DIR')}")
-    for name, spec in data.SPECS.items():
-        state = "present" if data.is_available(name) else "absent (run `make data` to download)"
-        print(f"  {spec.title:22s} {state}")
-    sys.stdout.flush()
-    return profile
-
-
-def chapter_footer() -> None:
-    """Print the seconds since ``chapter_header`` (returns nothing, so a notebook echoes nothing)."""
-    if _chapter_start is None:
-        raise RuntimeError("chapter_footer() called before chapter_header().")
-    print(f"Chapter run time: {time.perf_counter() - _chapter_start:.1f} s")

@@ -94,7 +94,7 @@ def histograms(
 
 def training_curves(ax: plt.Axes, history: dict, title: str) -> None:
     """Mean BPD at each evaluation of a training run (``TrainedModel.history``): train, test, OOD test sets."""
-    from . import data
+    from ood_lib import data
 
     for key, values in history["eval"].items():
         label = key if key in ("train", "test") else f"{data.get_spec(key).title} test (OOD)"

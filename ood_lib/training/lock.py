@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from filelock import FileLock, Timeout
 
-from .distributed import distributed_rank_and_size
-from .paths import write_atomically
+from ood_lib.settings.paths import write_atomically
+from ood_lib.training.distributed import distributed_rank_and_size
 
 # A new holder writes its note just after taking the lock: a waiter reads the note after this long.
 _NOTE_GRACE_SECONDS = 2.0
@@ -61,7 +61,7 @@ def acquire_training_lock(path: Path) -> FileLock:
             f"{path.name} has to be trained, but {path.parent} cannot be written ({error}). Set OOD_MODEL_WRITE_DIR "
             f"to a writable directory and call again: it will be trained into $OOD_MODEL_WRITE_DIR/{path.parent.name}/"
             f"{path.name} (and models present in OOD_MODEL_DIR are still read from there). Or receive it from a "
-            "model archive: `python -m ood_lib.model_archive unpack ARCHIVE`."
+            "model archive: `python -m ood_lib.training.model_archive unpack ARCHIVE`."
         ) from error
     return lock
 

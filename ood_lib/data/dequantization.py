@@ -1,19 +1,15 @@
-"""Dequantization and bits per dimension, shared by every density model.
+"""Dequantization: from 8-bit pixels to the continuous data a density model scores.
 
 Pixels are integers ``x_uint8`` in {0, ..., 255}. A continuous density q is
 trained on y = (x_uint8 + u) / 256 with u ~ U[0, 1)^D, so y lies in [0, 1)^D.
 The cube [x/256, (x+1)/256) has volume 256^{-D}, hence the discrete model
-Q(x) ~ q(y) 256^{-D} and
-
-    BPD = -log2 Q(x) / D = (-log q(y) + D log 256) / (D ln 2).
+Q(x) ~ q(y) 256^{-D}: ``ood_lib.models.bpd`` turns log q(y) into bits per dimension.
 
 By Jensen, E_u[log q(y)] <= log Q(x): the dequantized score is a lower bound of
 a discrete log-likelihood, and the BPD an upper bound.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import Tensor
@@ -31,12 +27,3 @@ def dequantize(x_uint8: Tensor, generator: torch.Generator | None = None) -> Ten
         raise TypeError(f"dequantize expects a uint8 tensor, got {x_uint8.dtype}")
     noise = torch.rand(x_uint8.shape, generator=generator, device=x_uint8.device)
     return (x_uint8.float() + noise) / NUM_BINS
-
-
-def bits_per_dim_from_log_prob(log_prob: Tensor, num_dims: int) -> Tensor:
-    """BPD = (-log q(y) + D log 256) / (D ln 2), per example.
-
-    ``log_prob`` holds log q(y) in nats for y in the [0, 1)^D space, one value per
-    image; the D log 256 term is added to each image.
-    """
-    return (-log_prob + num_dims * math.log(NUM_BINS)) / (num_dims * math.log(2.0))

@@ -4,7 +4,7 @@ Dillon, Lakshminarayanan 2019).
 A model's log-likelihood mixes a *background* part (statistics shared by all natural images:
 smooth regions, a dark border) with a *semantic* part. A background model
 :math:`p_{\theta_0}`, the same architecture trained on inputs perturbed so that their
-semantics are destroyed (:mod:`ood_lib.perturbation`, rate :math:`\mu`), captures mostly the
+semantics are destroyed (:mod:`ood_lib.training.perturbation`, rate :math:`\mu`), captures mostly the
 first, and the ratio cancels it:
 
 .. math:: \operatorname{LLR}(x) = \log p_\theta(x) - \log p_{\theta_0}(x) .

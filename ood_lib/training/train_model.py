@@ -1,18 +1,19 @@
-"""``python -m ood_lib.train_model MODEL DATA [--profile P] [--seed S] ...``: train one zoo model from the shell.
+"""``python -m ood_lib.training.train_model MODEL DATA [--profile P] [--seed S] ...``: one zoo model from the shell.
 
 Trains exactly what ``zoo.get(MODEL, DATA, profile, variant=Variant(seed=S, ...))`` would (same
 cache path, configuration, checkpoints and resume), so the chapters then find the model in the
 cache. Every variant can be trained: ``--perturbation-rate`` (likelihood-ratio background
 models), ``--outliers-from`` (outlier exposure), ``--input-independent-split-prior`` (a Glow whose
-split priors do not depend on the input), ``--no-lr-decay`` (a constant learning rate) and ``--bf16``. ``--compile`` / ``--no-compile`` switch
-the compiled training step (``ood_lib.train``; default ``$OOD_COMPILE``, else off), which does not
-change which model is trained or where it is cached.
+split priors do not depend on the input), ``--no-lr-decay`` (a constant learning rate) and
+``--bf16``. ``--compile`` / ``--no-compile`` switch the compiled training step
+(``ood_lib.training.engine``; default ``$OOD_COMPILE``, else off), which does not change which
+model is trained or where it is cached.
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1) it initialises PyTorch's process group, NCCL with one
 GPU per process (``LOCAL_RANK``) or gloo on CPUs, and the training engine splits every global
-batch across the ranks (``ood_lib.train.train``); rank 0 writes the files::
+batch across the ranks (``ood_lib.training.engine.train``); rank 0 writes the files::
 
-    torchrun --nproc_per_node 4 -m ood_lib.train_model glow cifar10 --profile full
+    torchrun --nproc_per_node 4 -m ood_lib.training.train_model glow cifar10 --profile full
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ import sys
 import torch
 import torch.distributed as dist
 
-from . import data, zoo
-from .compiled_step import COMPILE_ENV
-from .profile import PROFILES, get_profile
+from ood_lib import data
+from ood_lib.settings.profiles import PROFILES, get_profile
+from ood_lib.training import zoo
+from ood_lib.training.compiled_step import COMPILE_ENV
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ood_lib.train_model", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m ood_lib.training.train_model", description=__doc__.splitlines()[0])
     parser.add_argument("model", help=f"one of: {', '.join(zoo.MODEL_BUILDERS)}")
     parser.add_argument("data", help=f"training data set, one of: {', '.join(data.SPECS)}")
     parser.add_argument("--profile", help=f"one of: {', '.join(PROFILES)} (default: $OOD_PROFILE, else by device)")

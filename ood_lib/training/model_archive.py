@@ -2,8 +2,8 @@
 
 ::
 
-    python -m ood_lib.model_archive pack --profile quick -o models-quick.tar
-    python -m ood_lib.model_archive unpack models-quick.tar [--replace]
+    python -m ood_lib.training.model_archive pack --profile quick -o models-quick.tar
+    python -m ood_lib.training.model_archive unpack models-quick.tar [--replace]
 
 An archive is a plain tar: ``manifest.json`` first (format, profile, creation time, torch
 version; per model its name, model, training set, variant, config, provenance and the sha256 and
@@ -37,11 +37,12 @@ from pathlib import Path
 
 import torch
 
-from . import data, zoo
-from .model_files import ModelFileError, load_model
-from .paths import model_search_dirs, model_write_dir, write_atomically
-from .profile import PROFILES, Profile, get_profile
-from .run_config import config_differences
+from ood_lib import data
+from ood_lib.settings.paths import model_search_dirs, model_write_dir, write_atomically
+from ood_lib.settings.profiles import PROFILES, Profile, get_profile
+from ood_lib.training import zoo
+from ood_lib.training.model_files import ModelFileError, load_model
+from ood_lib.training.run_config import config_differences
 
 ARCHIVE_FORMAT = "ood-textbook model archive 1"
 MANIFEST = "manifest.json"
@@ -304,7 +305,9 @@ def unpack(archive: Path, replace: bool = False) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     """The command line (see the module docstring); return the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m ood_lib.model_archive", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m ood_lib.training.model_archive", description=__doc__.splitlines()[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     pack_command = commands.add_parser("pack", help="write a profile's trained models to one archive")
     pack_command.add_argument("--profile", required=True, help=f"one of: {', '.join(PROFILES)}")

@@ -1,6 +1,6 @@
 """The compiled training step: the loss through ``torch.compile``, with a fallback to eager.
 
-``train`` (``ood_lib.train``) computes each update's loss through :class:`CompiledLoss` when
+``train`` (``ood_lib.training.engine``) computes each update's loss through :class:`CompiledLoss` when
 :func:`compile_enabled` says so (``TrainConfig.compile``, else ``$OOD_COMPILE=0|1``, default off).
 ``torch.compile`` traces the forward pass into graphs and fuses the element-wise work around the
 convolutions; the backward pass is compiled with it. A failure to compile shows up at the first call:
@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import torch
 
-from .profile import TrainConfig
+from ood_lib.settings.profiles import TrainConfig
 
 log = logging.getLogger(__name__)
 

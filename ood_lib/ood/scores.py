@@ -18,7 +18,7 @@ import torch
 from scipy.stats import rankdata
 from torch import nn
 
-from .bpd import dequantize
+from ood_lib.data.dequantization import dequantize
 
 
 @torch.no_grad()

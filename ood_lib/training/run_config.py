@@ -11,9 +11,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .model_files import CHECKPOINT_FORMAT, read_record
-from .outlier_exposure import OutlierExposure
-from .profile import TrainConfig
+from ood_lib.settings.profiles import TrainConfig
+from ood_lib.training.model_files import CHECKPOINT_FORMAT, read_record
+from ood_lib.training.outlier_exposure import OutlierExposure
 
 
 def data_fingerprint(x_uint8: torch.Tensor) -> dict:
