@@ -15,6 +15,7 @@ from test_train import DiagonalGaussian, interrupt_at_update
 
 from ood_lib import data
 from ood_lib.models.flows import Glow
+from ood_lib.models.gated_pixelcnn import GatedPixelCNN
 from ood_lib.models.pixelcnn import PixelCNN
 from ood_lib.models.vae import VAE
 from ood_lib.settings.profiles import PROFILES, GlowConfig, Profile, TrainConfig
@@ -50,6 +51,8 @@ def tiny_profile(**train_changes) -> Profile:
         pixelcnn_small={"hidden": 4, "layers": 1},
         vae_small={"latent_dim": 2, "hidden": 4},
         baseline_train_small=dataclasses.replace(train_config, n_steps=2, eval_every=1),
+        gated_pixelcnn={"filters": 4, "blocks": 1, "components": 1},
+        gated_pixelcnn_train=dataclasses.replace(train_config, n_steps=3, eval_every=1),
     )
 
 
@@ -212,7 +215,9 @@ def test_unknown_names_are_rejected_with_the_valid_ones() -> None:
         zoo.get("glow", "imagenet", tiny_profile())
 
 
-@pytest.mark.parametrize("model_name, model_class", [("pixelcnn", PixelCNN), ("vae", VAE)])
+@pytest.mark.parametrize(
+    "model_name, model_class", [("pixelcnn", PixelCNN), ("vae", VAE), ("gated_pixelcnn", GatedPixelCNN)]
+)
 def test_other_families_use_their_architecture_and_budget(
     model_name: str, model_class: type, fake_datasets, training_runs
 ) -> None:
@@ -221,7 +226,8 @@ def test_other_families_use_their_architecture_and_budget(
     assert isinstance(trained.model, model_class)
     expected = {"image_shape": [1, 28, 28], **profile.architecture(model_name, (28, 28, 1))}
     assert {key: trained.config["model"][key] for key in expected} == expected
-    assert trained.history["step"] == list(range(profile.baseline_train_small.n_steps + 1))
+    budget = profile.train((28, 28, 1), zoo.MODEL_BUILDERS[model_name][1])
+    assert trained.history["step"] == list(range(budget.n_steps + 1))
     assert zoo.get(model_name, "fashion_mnist", profile, progress=False).path == trained.path
     assert len(training_runs) == 1
 

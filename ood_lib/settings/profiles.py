@@ -14,7 +14,7 @@ The default is ``full`` when CUDA is available and ``quick`` otherwise.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -51,6 +51,13 @@ class TrainConfig:
     compile: bool | None = None
 
 
+def _gated_train(
+    n_steps: int, lr: float, warmup: int, every: int, n_eval: int, n_train: int | None = None
+) -> TrainConfig:
+    """A gated PixelCNN budget: batch 32 and Adam as Ren et al. 2019, gradient clip 50, eval = checkpoint interval."""
+    return TrainConfig(n_steps, 32, lr, warmup, 50.0, every, every, n_train, n_eval)
+
+
 @dataclass(frozen=True)
 class Profile:
     """All experiment sizes for one profile; ``*_small`` for 28x28x1 images, ``*_large`` for 32x32x3.
@@ -79,6 +86,9 @@ class Profile:
     background_rates: tuple[float, ...]  # candidate perturbation rates of likelihood-ratio background models
     outlier_exposure_train: TrainConfig  # fine-tuning budget of outlier exposure (from a trained model)
     seed: int = 0
+    # The gated PixelCNN (``ood_lib.gated_pixelcnn``, the likelihood ratio's model), one size for all images.
+    gated_pixelcnn: dict = field(default_factory=lambda: {"filters": 8, "blocks": 1, "components": 1})
+    gated_pixelcnn_train: TrainConfig = field(default_factory=lambda: _gated_train(60, 1e-3, 10, 30, 128, 2048))
 
     def glow(self, image_shape: tuple[int, int, int]) -> GlowConfig:
         """Glow architecture for images of shape ``(H, W, C)``."""
@@ -86,6 +96,8 @@ class Profile:
 
     def architecture(self, family: str, image_shape: tuple[int, int, int]) -> dict:
         """Constructor arguments of ``family`` ("pixelcnn" or "vae") for images ``(H, W, C)``."""
+        if family == "gated_pixelcnn":
+            return self.gated_pixelcnn
         if family not in ("pixelcnn", "vae"):
             raise ValueError(f"No architecture for {family!r} in profiles; known: pixelcnn, vae (Glow: .glow()).")
         return getattr(self, f"{family}_{'small' if _is_small(image_shape) else 'large'}")
@@ -93,6 +105,8 @@ class Profile:
     def train(self, image_shape: tuple[int, int, int], family: str = "glow") -> TrainConfig:
         """Training budget for ``family`` on images of shape ``(H, W, C)``."""
         size = "small" if _is_small(image_shape) else "large"
+        if family == "gated_pixelcnn":
+            return self.gated_pixelcnn_train
         return getattr(self, f"train_{size}" if family == "glow" else f"baseline_train_{size}")
 
 
@@ -234,6 +248,8 @@ PROFILES: dict[str, Profile] = {
         n_second_order=500,
         ensemble_size=3,
         background_rates=(0.1, 0.2, 0.3),
+        gated_pixelcnn={"filters": 32, "blocks": 5, "components": 1},  # benchmarks/lr_feasibility.py
+        gated_pixelcnn_train=_gated_train(1200, 1e-3, 50, 200, 500),
         outlier_exposure_train=TrainConfig(
             n_steps=300,
             batch_size=64,
@@ -305,6 +321,9 @@ PROFILES: dict[str, Profile] = {
         n_second_order=2000,
         ensemble_size=5,
         background_rates=(0.1, 0.2, 0.3),
+        # Ren et al. 2019's public code (their PixelCNN++ repeats the 5 blocks at three resolutions).
+        gated_pixelcnn={"filters": 32, "blocks": 5, "components": 1},
+        gated_pixelcnn_train=_gated_train(50000, 1e-4, 0, 1000, 10000),
         outlier_exposure_train=TrainConfig(
             n_steps=3000,
             batch_size=64,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from torch import nn
 
 from ood_lib.models.flows import Glow
+from ood_lib.models.gated_pixelcnn import GatedPixelCNN
 from ood_lib.models.pixelcnn import PixelCNN
 from ood_lib.models.vae import VAE
 from ood_lib.settings.profiles import Profile
@@ -60,4 +61,5 @@ MODEL_BUILDERS: dict[str, tuple[ModelBuilder, str]] = {
     "cv_glow": (_glow_builder("additive"), "glow"),  # constant-volume Glow (Figure 4c)
     "pixelcnn": (_family_builder("pixelcnn", PixelCNN), "pixelcnn"),  # Figure 3
     "vae": (_family_builder("vae", VAE), "vae"),  # Figure 3
+    "gated_pixelcnn": (_family_builder("gated_pixelcnn", GatedPixelCNN), "gated_pixelcnn"),  # likelihood ratio
 }
