@@ -86,7 +86,7 @@ class Profile:
     background_rates: tuple[float, ...]  # candidate perturbation rates of likelihood-ratio background models
     outlier_exposure_train: TrainConfig  # fine-tuning budget of outlier exposure (from a trained model)
     seed: int = 0
-    # The gated PixelCNN (``ood_lib.gated_pixelcnn``, the likelihood ratio's model), one size for all images.
+    # The gated PixelCNN (``ood_lib.models.gated_pixelcnn``, the likelihood ratio's model), one size for all images.
     gated_pixelcnn: dict = field(default_factory=lambda: {"filters": 8, "blocks": 1, "components": 1})
     gated_pixelcnn_train: TrainConfig = field(default_factory=lambda: _gated_train(60, 1e-3, 10, 30, 128, 2048))
 
