@@ -1012,10 +1012,11 @@ else:
 #    `Glow(**glow_fashion.config["model"])`, the learning rate set on `optimizer.param_groups`
 #    and the norm that `clip_grad_norm_` returns. About 10 s of CPU on one core.*
 # 4. Train the same Glow without the learning-rate decay and compare the test BPD, mean and
-#    median. *Hint: pass `zoo.get` a profile copy made with `dataclasses.replace`, whose
-#    `train_small` has `decay_fraction=0.0`, and start Python with `OOD_MODEL_WRITE_DIR` set to
-#    a scratch folder, or the book's model file is replaced. About 12 minutes on two idle cores,
-#    like the provenance line above.*
+#    median. *Hint: `zoo.get(..., variant=zoo.Variant(no_lr_decay=True))` sets the
+#    profile's `decay_fraction` to 0 and keeps the model in a file of its own (from a shell:
+#    `python -m ood_lib.training.train_model glow fashion_mnist --profile quick --no-lr-decay`).
+#    About 12 minutes on two idle cores, like the provenance line above; score the same test
+#    images with the same noise seed so the comparison is paired.*
 # 5. One noise draw gives an upper bound's estimate. Score 500 MNIST test images with 8 noise
 #    seeds and combine the draws per image so that the estimate approaches the discrete BPD
 #    from above. *Hint: which of $\mathbb{E}_u[\log q]$ and $\log \mathbb{E}_u[q]$ is closer to
