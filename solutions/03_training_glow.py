@@ -17,18 +17,20 @@
 # Worked answers to the exercises of [chapter 03](../chapters/03_training_glow.ipynb), with the
 # committed `quick` FashionMNIST Glow (`zoo.get`, never retrained here). Exercise 3 runs gradient
 # updates (fewer than set, to keep the four solution notebooks within CI's budget; it says how many
-# and what that costs). Exercise 4 as set retrains the `quick` Glow (about 12 minutes on two idle cores); this
-# notebook does not run it and says so.
+# and what that costs). Exercise 4's Glow, trained without learning-rate decay, is committed
+# (`zoo.Variant(no_lr_decay=True)`), so this notebook loads it rather than retraining it.
 
 # %%
 import math
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
 import scipy.special
 import torch
 
 from ood_lib import data
+from ood_lib.book import plots
 from ood_lib.book.chapter import chapter_footer, chapter_header
 from ood_lib.book.findings import finding, sanity_check
 from ood_lib.data.dequantization import dequantize
@@ -238,14 +240,14 @@ finding(
 # %% [markdown]
 # ## Exercise 4: no learning-rate decay
 #
-# *Train the same Glow without the learning-rate decay and compare the test BPD, mean and median.* **Not run here.** The exercise as
-# set retrains the `quick` Glow (7000 updates, about 12 minutes on two idle cores, with
-# `OOD_MODEL_WRITE_DIR` pointing to a scratch folder), far more than a solution run in CI can spend.
-# A stand-in small enough to fit (an earlier version of this solution trained a tiny Glow for 120
-# updates) ends near 7 BPD, barely below the 8 of the uniform model, where any schedule change mostly
-# measures how far training got; it cannot say whether the `quick` Glow gains from its decay, so
-# this notebook no longer reports one. The cell below only prints what the exercise changes: the
-# learning rate of `ood_lib.training.engine.learning_rate`, the engine's schedule, with and without the decay.
+# *Train the same Glow without the learning-rate decay and compare the test BPD, mean and median.* The
+# run without decay is committed: `zoo.Variant(no_lr_decay=True)` builds the `quick` Glow with the same
+# initial weights, batches and 7000 updates, its learning rate held at the peak after the warm-up
+# instead of falling linearly to zero over the last 30% (`train_model ... --no-lr-decay`; its own file,
+# so the book's model is untouched). This notebook loads it (`OOD_TRAIN=never`) and scores the same
+# 500 FashionMNIST-test images as exercise 2 with the same dequantization noise, so the comparison is
+# paired per image; 500 MNIST-test images show whether the schedule moves the chapter's finding as well.
+# First the schedules, as `ood_lib.training.engine.learning_rate` computes them:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -267,12 +269,144 @@ sanity_check(  # by construction of the schedule: a code sanity check, not evide
     ),
 )
 
+# %%
+# NBVAL_CHECK_OUTPUT
+glow_no_decay = zoo.get("glow", "fashion_mnist", profile, variant=zoo.Variant(no_lr_decay=True))
+print(glow_no_decay.provenance())
+sanity_check(  # the zoo's identity: same run but for the schedule
+    "the no-decay run differs from the committed one only in decay_fraction",
+    {k: v for k, v in glow_no_decay.config["train"].items() if k != "decay_fraction"}
+    == {k: v for k, v in train_config.items() if k != "decay_fraction"}
+    and glow_no_decay.config["train"]["decay_fraction"] == 0.0,
+)
+x_fashion_500 = data.load_tensor("fashion_mnist", "test", n=500, seed=profile.seed)[0]
+x_mnist_500 = data.load_tensor("mnist", "test", n=500, seed=profile.seed)[0]
+bpd_by_run = {
+    "with decay": {"FashionMNIST": fashion_bpd, "MNIST": scores.bits_per_dim(model, x_mnist_500, seed=profile.seed)},
+    "without decay": {
+        name: scores.bits_per_dim(glow_no_decay.model, x, seed=profile.seed)
+        for name, x in (("FashionMNIST", x_fashion_500), ("MNIST", x_mnist_500))
+    },
+}
+for run, values in bpd_by_run.items():
+    print(
+        f"{run:13s}: FashionMNIST-test mean BPD {intervals.bootstrap_mean(values['FashionMNIST'], seed=0).format(3)}, "
+        f"median {np.median(values['FashionMNIST']):.3f}; MNIST-test mean {values['MNIST'].mean():.3f}; "
+        f"gap FashionMNIST - MNIST {values['FashionMNIST'].mean() - values['MNIST'].mean():.3f}"
+    )
+decay_gain = {
+    name: bpd_by_run["without decay"][name] - bpd_by_run["with decay"][name] for name in ("FashionMNIST", "MNIST")
+}
+mean_gain = intervals.bootstrap_mean(decay_gain["FashionMNIST"], seed=0)
+
+
+def paired_median_difference(first, second, n_resamples=2000):
+    """Median of ``first`` minus median of ``second`` (the same images), 95% bootstrap interval over images."""
+    rows = np.random.default_rng(0).integers(0, len(first), size=(n_resamples, len(first)))
+    resampled = np.median(first[rows], axis=1) - np.median(second[rows], axis=1)
+    low, high = np.quantile(resampled, [0.025, 0.975])
+    return intervals.Interval(float(np.median(first) - np.median(second)), float(low), float(high))
+
+
+median_gain = paired_median_difference(
+    bpd_by_run["without decay"]["FashionMNIST"], bpd_by_run["with decay"]["FashionMNIST"]
+)
+print(
+    f"FashionMNIST-test, no decay minus decay, paired over images: mean {mean_gain.format(3)} BPD, median {median_gain.format(3)} BPD"
+)
+print(f"images whose BPD the decay lowered: {int((decay_gain['FashionMNIST'] > 0).sum())} of 500")
+print(
+    f"MNIST-test, no decay minus decay, paired: mean {intervals.bootstrap_mean(decay_gain['MNIST'], seed=0).format(3)} BPD"
+)
+gap_change = intervals.bootstrap_mean_difference(decay_gain["FashionMNIST"], decay_gain["MNIST"], seed=0)
+print(
+    f"change of the FashionMNIST - MNIST gap without decay (FashionMNIST rise minus MNIST rise): {gap_change.format(3)} BPD"
+)
+for run, trained in (("with decay", glow_fashion), ("without decay", glow_no_decay)):
+    history = trained.history
+    print(
+        f"{run:13s}: training evaluations of test BPD at updates {history['step'][-3:]}: "
+        + ", ".join(f"{value:.3f}" for value in history["eval"]["test"][-3:])
+    )
+finding("the decay lowers the mean FashionMNIST-test BPD, paired interval excludes 0", bool(mean_gain.low > 0))
+finding("the decay lowers the median FashionMNIST-test BPD, interval excludes 0", bool(median_gain.low > 0))
+finding(
+    "without decay MNIST's BPD rises more than FashionMNIST's (gap narrows, interval below 0)",
+    bool(gap_change.high < 0),
+)
+finding(
+    "the no-decay run's test BPD moved by more than the decay's gain over its last 1000 updates",
+    bool(glow_no_decay.history["eval"]["test"][-3] - glow_no_decay.history["eval"]["test"][-1] > mean_gain.estimate),
+)
+decay_start = train_config["n_steps"] * (1 - train_config["decay_fraction"])
+paired_evaluations = list(
+    zip(glow_no_decay.history["step"], glow_no_decay.history["eval"]["test"], glow_fashion.history["eval"]["test"])
+)
+before_decay = max(abs(plain - decayed) for step, plain, decayed in paired_evaluations if step <= decay_start)
+print(
+    f"largest difference between the two runs' test evaluations before the decay starts (update {decay_start:.0f}): "
+    f"{before_decay:.3f} BPD (thread counts differ between the runs, so their floats and then their paths do)"
+)
+finding(
+    "the no-decay run's lowest evaluation after the decay starts is above the decayed run's final one",
+    bool(
+        min(plain for step, plain, _ in paired_evaluations if step > decay_start)
+        > glow_fashion.history["eval"]["test"][-1]
+    ),
+)
+finding(
+    "from update 5500 on, every evaluation of the no-decay run is above the decayed run's",
+    bool(all(plain > decayed for step, plain, decayed in paired_evaluations if step >= 5500)),
+)
+finding(
+    "both runs give MNIST the lower mean BPD",
+    bool(all(values["MNIST"].mean() < values["FashionMNIST"].mean() for values in bpd_by_run.values())),
+)
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.4))
+for run, trained in (("with decay (committed)", glow_fashion), ("without decay", glow_no_decay)):
+    history = trained.history
+    ax.plot(
+        history["step"][: len(history["eval"]["test"])], history["eval"]["test"], marker="o", markersize=3, label=run
+    )
+ax.axvline(
+    train_config["n_steps"] * (1 - train_config["decay_fraction"]), color="gray", linestyle=":", label="decay starts"
+)
+ax.set_xlabel("training update")
+ax.set_ylabel("FashionMNIST-test mean BPD\n(training evaluations)")
+ax.set_title("The last 30% of updates, with and without the decay")
+ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+fig.tight_layout()
+plots.show(fig)
+
 # %% [markdown]
-# **Answer.** Open here: the question needs the 12-CPU-minute retraining above, compared with the
-# committed `quick` Glow on the same test images (a paired interval over images, as in exercise 5).
-# What the schedule print shows is where the two runs differ at all: only in the last 30% of the
-# updates, where the decayed run lowers the rate linearly to zero and so takes smaller steps around
-# whatever minimum it has reached.
+# **Answer.** The decay helps, by about a tenth of a bit per dimension. On the same 500
+# FashionMNIST-test images with the same noise, the Glow trained without decay is worse by 0.133
+# [0.128, 0.137] BPD on the mean and 0.134 [0.105, 0.168] on the median (paired intervals, printed),
+# and the decay lowered the BPD of 499 of the 500 images: a shift of the whole distribution, not of a
+# few images. The training histories show why a constant rate ends higher: without decay the test BPD
+# still jumps between evaluations at the end (from 3.696 at update 6000 to 3.459 at 7000, printed),
+# so the final model is one point of a trajectory that keeps fluctuating at the peak rate, while the
+# decayed run settles (3.414, 3.358, 3.324). Over its last 1000 updates the no-decay run moved more
+# than the decay's whole gain (checked), so the size of the gain depends on where that run stopped;
+# its sign does not: from update 5500 on every training evaluation of the no-decay run lies above the
+# decayed run's (checked; at 5000, 100 updates into the decay, the two still cross; the figure). The
+# runs are not bit-identical before the decay either: the committed Glow trained at two threads,
+# this one mostly at one, so float rounding and then the paths differ, and before update 4900 their
+# evaluations already differ by up to 0.131 BPD (printed), as much as the final gain. So the paired
+# interval above covers the choice of images, not the run-to-run noise of a Glow trained at the peak
+# rate: the decay's gain is about a tenth of a BPD in sign and order, not to three digits. That the
+# no-decay run never came down to the decayed run's end point (its lowest evaluation after the
+# decay starts is above 3.324, checked) is the firmer statement. For the book's question the schedule is not a confound:
+# both runs prefer MNIST by about 1.2 BPD (1.254 with decay, 1.232 without); without decay MNIST's
+# BPD rises slightly more than FashionMNIST's, so the gap narrows by a small amount outside its
+# interval (printed). One run of each schedule and one seed: chapter 05's three Glow seeds show the
+# run-to-run scale to compare that small change with.
+#
+# The no-decay Glow is committed (`data/models/quick/glow_fashion_mnist_nodecay.*`). Its provenance
+# line gives the wall time on a shared machine, pauses included; on two idle cores it trains in about
+# the 12 minutes of the committed Glow, since only the learning rate differs.
 
 # %% [markdown]
 # ## Exercise 5: eight noise draws, combined towards the discrete BPD
