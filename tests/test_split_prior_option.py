@@ -169,6 +169,7 @@ def _variant_of(stored: dict, profile) -> zoo.Variant:
         outliers_from=outliers,
         bf16=stored.get("bf16", False),
         input_independent_split_prior=stored["model"].get("input_dependent_split_prior") is False,
+        no_lr_decay=stored["train"]["decay_fraction"] == 0 and base.decay_fraction != 0,
     )
 
 
