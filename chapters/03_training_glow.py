@@ -1011,12 +1011,12 @@ else:
 #    BPD and the gradient norm of every update. *Hint: the loop of the Training section, with
 #    `Glow(**glow_fashion.config["model"])`, the learning rate set on `optimizer.param_groups`
 #    and the norm that `clip_grad_norm_` returns. About 10 s of CPU on one core.*
-# 4. Train the same Glow without the learning-rate decay and compare the test BPD, mean and
-#    median. *Hint: `zoo.get(..., variant=zoo.Variant(no_lr_decay=True))` sets the
-#    profile's `decay_fraction` to 0 and keeps the model in a file of its own (from a shell:
-#    `python -m ood_lib.training.train_model glow fashion_mnist --profile quick --no-lr-decay`).
-#    About 12 minutes on two idle cores, like the provenance line above; score the same test
-#    images with the same noise seed so the comparison is paired.*
+# 4. Compare the test BPD, mean and median, of this Glow with the same Glow trained without the
+#    learning-rate decay. The no-decay Glow comes with the book; training it afresh is a project,
+#    about 12 minutes on two idle cores (SEMINAR.md, "Running the projects", with
+#    `--no-lr-decay`). *Hint: `zoo.get(..., variant=zoo.Variant(no_lr_decay=True))` loads it;
+#    score the same test images with the same noise seed so the comparison is paired, and ask how
+#    far two runs of one schedule differ.*
 # 5. One noise draw gives an upper bound's estimate. Score 500 MNIST test images with 8 noise
 #    seeds and combine the draws per image so that the estimate approaches the discrete BPD
 #    from above. *Hint: which of $\mathbb{E}_u[\log q]$ and $\log \mathbb{E}_u[q]$ is closer to

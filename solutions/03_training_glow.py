@@ -240,8 +240,10 @@ finding(
 # %% [markdown]
 # ## Exercise 4: no learning-rate decay
 #
-# *Train the same Glow without the learning-rate decay and compare the test BPD, mean and median.* The
-# run without decay is committed: `zoo.Variant(no_lr_decay=True)` builds the `quick` Glow with the same
+# *Compare the test BPD, mean and median, of this Glow with the same Glow trained without the
+# learning-rate decay. The no-decay Glow comes with the book; training it afresh is a project,
+# about 12 minutes on two idle cores (SEMINAR.md, "Running the projects", with
+# `--no-lr-decay`).* The run without decay is committed: `zoo.Variant(no_lr_decay=True)` builds the `quick` Glow with the same
 # initial weights, batches and 7000 updates, its learning rate held at the peak after the warm-up
 # instead of falling linearly to zero over the last 30% (`train_model ... --no-lr-decay`; its own file,
 # so the book's model is untouched). This notebook loads it (`OOD_TRAIN=never`) and scores the same
@@ -331,10 +333,6 @@ for run, trained in (("with decay", glow_fashion), ("without decay", glow_no_dec
 finding("the decay lowers the mean FashionMNIST-test BPD, paired interval excludes 0", bool(mean_gain.low > 0))
 finding("the decay lowers the median FashionMNIST-test BPD, interval excludes 0", bool(median_gain.low > 0))
 finding(
-    "without decay MNIST's BPD rises more than FashionMNIST's (gap narrows, interval below 0)",
-    bool(gap_change.high < 0),
-)
-finding(
     "the no-decay run's test BPD moved by more than the decay's gain over its last 1000 updates",
     bool(glow_no_decay.history["eval"]["test"][-3] - glow_no_decay.history["eval"]["test"][-1] > mean_gain.estimate),
 )
@@ -358,6 +356,32 @@ finding(
     "from update 5500 on, every evaluation of the no-decay run is above the decayed run's",
     bool(all(plain > decayed for step, plain, decayed in paired_evaluations if step >= 5500)),
 )
+decayed_seeds = {
+    0: glow_fashion,
+    **{seed: zoo.get("glow", "fashion_mnist", profile, variant=zoo.Variant(seed=seed)) for seed in (1, 2, 3, 4)},
+}
+final_evaluations = {seed: trained.history["eval"] for seed, trained in decayed_seeds.items()}
+print(
+    "decayed quick Glows, seeds 0-4, last training evaluation: test BPD "
+    + ", ".join(f"{values['test'][-1]:.3f}" for values in final_evaluations.values())
+    + "; gap test - MNIST "
+    + ", ".join(f"{values['test'][-1] - values['mnist'][-1]:.3f}" for values in final_evaluations.values())
+)
+no_decay_final = glow_no_decay.history["eval"]
+print(
+    f"no-decay Glow, last training evaluation: test BPD {no_decay_final['test'][-1]:.3f}; "
+    f"gap test - MNIST {no_decay_final['test'][-1] - no_decay_final['mnist'][-1]:.3f}"
+)
+finding(
+    "the no-decay run's final test evaluation is above every decayed seed's (seeds 0-4)",
+    bool(all(no_decay_final["test"][-1] > values["test"][-1] for values in final_evaluations.values())),
+)
+no_decay_gap = no_decay_final["test"][-1] - no_decay_final["mnist"][-1]
+seed_gaps = [values["test"][-1] - values["mnist"][-1] for values in final_evaluations.values()]
+finding(
+    "the no-decay run's gap lies within the five decayed seeds' range of gaps",
+    bool(min(seed_gaps) <= no_decay_gap <= max(seed_gaps)),
+)
 finding(
     "both runs give MNIST the lower mean BPD",
     bool(all(values["MNIST"].mean() < values["FashionMNIST"].mean() for values in bpd_by_run.values())),
@@ -373,7 +397,8 @@ for run, trained in (("with decay (committed)", glow_fashion), ("without decay",
 ax.axvline(
     train_config["n_steps"] * (1 - train_config["decay_fraction"]), color="gray", linestyle=":", label="decay starts"
 )
-ax.set_xlabel("training update")
+ax.set_xlim(3800, 7200)
+ax.set_xlabel("training update (from 4000; the runs' earlier evaluations are in their histories)")
 ax.set_ylabel("FashionMNIST-test mean BPD\n(training evaluations)")
 ax.set_title("The last 30% of updates, with and without the decay")
 ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
@@ -392,17 +417,20 @@ plots.show(fig)
 # than the decay's whole gain (checked), so the size of the gain depends on where that run stopped;
 # its sign does not: from update 5500 on every training evaluation of the no-decay run lies above the
 # decayed run's (checked; at 5000, 100 updates into the decay, the two still cross; the figure). The
-# runs are not bit-identical before the decay either: the committed Glow trained at two threads,
-# this one mostly at one, so float rounding and then the paths differ, and before update 4900 their
+# runs are not bit-identical before the decay either: the committed Glow trained at two threads, this
+# one at one thread for its first 2500 updates (then stopped and resumed from that checkpoint at two,
+# the thread count its provenance line records), so float rounding and then the paths differ, and before update 4900 their
 # evaluations already differ by up to 0.131 BPD (printed), as much as the final gain. So the paired
 # interval above covers the choice of images, not the run-to-run noise of a Glow trained at the peak
 # rate: the decay's gain is about a tenth of a BPD in sign and order, not to three digits. That the
 # no-decay run never came down to the decayed run's end point (its lowest evaluation after the
-# decay starts is above 3.324, checked) is the firmer statement. For the book's question the schedule is not a confound:
-# both runs prefer MNIST by about 1.2 BPD (1.254 with decay, 1.232 without); without decay MNIST's
-# BPD rises slightly more than FashionMNIST's, so the gap narrows by a small amount outside its
-# interval (printed). One run of each schedule and one seed: chapter 05's three Glow seeds show the
-# run-to-run scale to compare that small change with.
+# decay starts is above 3.324, checked) is the firmer statement, and so is the seed control: its final
+# evaluation lies above those of all five decayed `quick` Glows (seeds 0-4, committed for chapter 08;
+# checked), so no decayed run ended where this one did. For the book's question the schedule is not a
+# confound: both runs prefer MNIST by about 1.2 BPD (1.254 with decay, 1.232 without, on the 500
+# images). The small narrowing of the gap without decay is outside its image interval (printed) but
+# not outside the seeds' spread: in the training evaluations the no-decay run's gap lies within the
+# range of the five decayed seeds' gaps (checked), so it is not a measured effect of the schedule.
 #
 # The no-decay Glow is committed (`data/models/quick/glow_fashion_mnist_nodecay.*`). Its provenance
 # line gives the wall time on a shared machine, pauses included; on two idle cores it trains in about

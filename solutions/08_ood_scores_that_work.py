@@ -237,10 +237,10 @@ finding(
 # %% [markdown]
 # ## Exercise 2: WAIC with K Glows
 #
-# *Train a fourth and fifth Glow (`zoo.Variant(seed=3)`, `seed=4`, or
-# `python -m ood_lib.training.train_model glow fashion_mnist --profile quick --seed 3`: each trains like the
-# committed seeds, about a quarter of an hour on two idle cores) and compute WAIC's MNIST AUROC for K =
-# 1 to 5, over every subset of K members, with intervals. Does WAIC's AUROC change with K?*
+# *Compute WAIC's MNIST AUROC for K = 1 to 5 Glows, over every subset of K members, with
+# intervals. Does WAIC's AUROC change with K? The fourth and fifth Glow come with the book
+# (`zoo.Variant(seed=3)`, `seed=4`); training them afresh is a project, about a quarter of an
+# hour each on two idle cores (SEMINAR.md, "Running the projects").*
 #
 # Seeds 3 and 4 were trained through the zoo at the `quick` budget (7000 updates, the same settings as
 # seeds 0-2) and are committed, so this answer loads all five. Each member scores 300
@@ -467,8 +467,9 @@ finding(
 # offset enters the variance. What remains after centring is real but modest: the centred WAIC at
 # K = 5 is still above one Glow's likelihood, outside its paired interval (printed). So WAIC's growth
 # with K here is the estimator's $\frac{K-1}{K}$ bias shrinking, a member's offset, and which seeds
-# happen to be drawn, on top of a per-input effect that appears with the second member and does not
-# grow after it. Choi et al. use K = 5 at much larger scale; these are five `quick` Glows on
+# happen to be drawn, on top of a per-input effect that appears with the second member; after K = 2
+# the unbiased variance shows no further rise, while the centred variant, which keeps the population
+# variance and so its $\frac{K-1}{K}$ factor, still rises (0.153 at K = 2, 0.174 at K = 5, printed). Choi et al. use K = 5 at much larger scale; these are five `quick` Glows on
 # 300 + 300 test images.
 #
 # Seeds 3 and 4 are committed (`zoo.Variant(seed=3)`, `seed=4`; their provenance lines above give the
@@ -908,8 +909,11 @@ finding(
     bool(not any(oe_change[name].low > 0 for name in room_to_gain)),
 )
 finding(
-    "OE MNIST: the unseen MNIST-test images' BPD rose within a tenth of the MNIST-train rise (upper end of the interval)",
-    bool(rise_difference.high < 0.1 * rise["MNIST train"].mean()),
+    "OE MNIST: the unseen MNIST-test images' BPD rise is within 15% of the MNIST-train rise (whole interval)",
+    bool(
+        abs(rise_difference.high) < 0.15 * rise["MNIST train"].mean()
+        and abs(rise_difference.low) < 0.15 * rise["MNIST train"].mean()
+    ),
 )
 finding("OE MNIST: constant images lose AUROC (paired interval below 0)", bool(oe_change["constant"].high < 0))
 finding(
@@ -935,7 +939,7 @@ finding(
 # distribution. The plain PixelCNN cannot tell MNIST-train from MNIST-test (AUROC interval around
 # 0.5, printed), and neither can the fine-tuned one: it raised the mean BPD of the MNIST-train
 # images by 6.647 and that of the MNIST-test images, which it never saw, by 6.906 (the difference of
-# the two rises has its interval printed; pinned: the test images rose within a tenth of the training
+# the two rises has its interval printed; pinned: its whole interval lies within 15% of the training
 # images' rise), and it ranks the two sets at 0.530 [0.472, 0.586] (interval includes 0.5, checked). What it learnt to push away is
 # the distribution, MNIST-test included, so the 0.920 shows that the fine-tune fitted its own kind of
 # training outliers, as a training accuracy would, not that it detects an unknown kind of input. The
