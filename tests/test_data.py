@@ -211,6 +211,13 @@ def test_unknown_names_list_valid_ones() -> None:
         data.load("mnist", "validation")
 
 
+def test_held_out_indices_are_the_complement_of_the_subset() -> None:
+    kept, held_out = data.subset_indices(1000, 800, seed=3), data.held_out_indices(1000, 800, seed=3)
+    assert len(held_out) == 200 and np.intersect1d(kept, held_out).size == 0
+    assert np.array_equal(np.union1d(kept, held_out), np.arange(1000))
+    assert data.held_out_indices(10, None, seed=0).size == 0
+
+
 def test_subset_indices_are_deterministic() -> None:
     first = data.subset_indices(1000, 100, seed=3)
     assert np.array_equal(first, data.subset_indices(1000, 100, seed=3))

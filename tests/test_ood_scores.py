@@ -7,7 +7,7 @@ import pytest
 
 from ood_lib.ood import scores
 from ood_lib.ood.complexity import complexity_scores, png_code_lengths
-from ood_lib.ood.ensembles import ensemble_mean, waic
+from ood_lib.ood.ensembles import ensemble_mean, member_offsets, waic, waic_centred
 from ood_lib.ood.likelihood_ratio import likelihood_ratio
 from ood_lib.ood.metrics import ood_metrics, roc_points
 from ood_lib.ood.typicality import TypicalityTest, batch_means
@@ -115,3 +115,18 @@ def test_complexity_score_flags_simple_inputs_that_a_uniform_model_cannot() -> N
     ]
     assert np.abs(np.concatenate(compressor_scores)).max() == 0.0
     assert ood_metrics(*compressor_scores).auroc == pytest.approx(0.5)
+
+
+def test_centred_waic_ignores_constant_member_offsets_and_equals_waic_without_them() -> None:
+    rng = np.random.default_rng(0)
+    disagreement = rng.normal(0.0, 1.0, (3, 50))
+    offsets = np.array([[0.0], [40.0], [-25.0]])
+    shifted = disagreement + offsets
+    centred = waic_centred(shifted, member_offsets(shifted))
+    # the offsets inflate plain WAIC's variance on every input by the same amount; centred WAIC sees only the rest
+    per_input = (disagreement - disagreement.mean(axis=1, keepdims=True)).var(axis=0)
+    assert np.allclose(shifted.mean(axis=0) - centred, per_input)
+    assert np.allclose(waic_centred(disagreement, np.zeros((3, 1))), waic(disagreement))
+    assert (waic(shifted) < centred).all()
+    with pytest.raises(ValueError, match="one offset per member"):
+        waic_centred(shifted, np.zeros((2, 1)))

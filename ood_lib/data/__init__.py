@@ -8,7 +8,15 @@ Files live under ``$OOD_DATA_DIR`` (see ``ood_lib.settings.paths``).
 
 from ood_lib.data.dequantization import NUM_BINS, dequantize
 from ood_lib.data.fetch import ChecksumError, DataError, DataNotFoundError, fetch, md5sum, raw_dir
-from ood_lib.data.loaders import as_shape, load_tensor, make_loader, subset_indices, to_grayscale, to_tensor
+from ood_lib.data.loaders import (
+    as_shape,
+    held_out_indices,
+    load_tensor,
+    make_loader,
+    subset_indices,
+    to_grayscale,
+    to_tensor,
+)
 from ood_lib.data.parsers import ParseError, parse_cifar10_archive, parse_idx_pair, parse_svhn_mat, read_idx
 from ood_lib.data.registry import SPECS, SPLITS, DatasetSpec, RemoteFile, get_spec
 from ood_lib.data.store import available_datasets, canonical_path, clear_memory_cache, is_available, load
@@ -40,6 +48,7 @@ __all__ = [
     "raw_dir",
     "read_idx",
     "subset_indices",
+    "held_out_indices",
     "as_shape",
     "to_grayscale",
     "to_tensor",

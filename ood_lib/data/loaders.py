@@ -26,6 +26,13 @@ def subset_indices(n_total: int, n: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).permutation(n_total)[:n])
 
 
+def held_out_indices(n_total: int, n: int | None, seed: int) -> np.ndarray:
+    """Sorted indices *not* in ``subset_indices(n_total, n, seed)``: the validation split of a training subset."""
+    held_out = np.ones(n_total, dtype=bool)
+    held_out[subset_indices(n_total, n, seed)] = False
+    return np.flatnonzero(held_out)
+
+
 def to_grayscale(x_uint8: np.ndarray) -> np.ndarray:
     """RGB ``(N, H, W, 3)`` uint8 -> luma ``(N, H, W, 1)`` uint8 (BT.601 weights, rounded)."""
     if x_uint8.ndim != 4 or x_uint8.shape[-1] not in (1, 3):

@@ -14,6 +14,13 @@ with in-distribution scores :math:`s_i` drawn :math:`c_i` times and OOD scores :
 drawn :math:`d_j` times (all counts 1 gives scikit-learn's ``roc_auc_score``). A *paired*
 comparison (two models or two scores on the same images) uses the same counts for both, so
 the interval of the difference reflects only how the images were drawn, not two independent draws.
+
+The same counts give the other two metrics of ``ood_lib.ood.metrics`` (:func:`bootstrap_ood_metrics`):
+FPR at 95% TPR, the weighted share of OOD scores at or above the threshold :math:`t^*`, the
+largest score that keeps at least 95% of the (weighted) in-distribution scores at or above it;
+and AUPR-In, the average precision :math:`\sum_k (R_k - R_{k-1}) P_k` over the distinct score
+thresholds in decreasing order, with weighted true and false positives (all counts 1 give
+scikit-learn's ``roc_curve`` and ``average_precision_score`` values).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 RESAMPLES = 1000
+TPR_LEVEL = 0.95  # the true positive rate of "FPR at 95% TPR"
 
 
 @dataclass(frozen=True)
@@ -146,3 +154,68 @@ def bootstrap_auroc_difference(
         in_second, out_second, in_counts, out_counts
     )
     return _interval(estimate, resampled, level)
+
+
+def weighted_fpr_at_tpr(
+    in_scores: np.ndarray, out_scores: np.ndarray, in_counts: np.ndarray, out_counts: np.ndarray
+) -> np.ndarray:
+    """FPR at 95% TPR (higher score = in-distribution) for each row of counts: (R, n_in), (R, n_out) -> (R,)."""
+    descending = np.argsort(-in_scores, kind="stable")
+    kept = np.cumsum(in_counts[:, descending], axis=1) / in_counts.sum(axis=1, keepdims=True)
+    threshold = in_scores[descending][np.argmax(kept >= TPR_LEVEL, axis=1)]
+    ascending = np.argsort(out_scores, kind="stable")
+    below = np.searchsorted(out_scores[ascending], threshold, side="left")
+    cumulative = np.concatenate([np.zeros((len(out_counts), 1)), np.cumsum(out_counts[:, ascending], axis=1)], axis=1)
+    total = cumulative[:, -1]
+    return (total - cumulative[np.arange(len(out_counts)), below]) / total
+
+
+def weighted_aupr_in(
+    in_scores: np.ndarray, out_scores: np.ndarray, in_counts: np.ndarray, out_counts: np.ndarray
+) -> np.ndarray:
+    """Average precision, in-distribution positive, for each row of counts: (R, n_in), (R, n_out) -> (R,)."""
+    scores = np.concatenate([in_scores, out_scores])
+    descending = np.argsort(-scores, kind="stable")
+    sorted_scores = scores[descending]
+    group_ends = np.flatnonzero(np.append(sorted_scores[1:] != sorted_scores[:-1], True))
+    positives = np.concatenate([in_counts, np.zeros_like(out_counts)], axis=1)[:, descending]
+    negatives = np.concatenate([np.zeros_like(in_counts), out_counts], axis=1)[:, descending]
+    true_pos = np.cumsum(positives, axis=1)[:, group_ends]
+    false_pos = np.cumsum(negatives, axis=1)[:, group_ends]
+    flagged = true_pos + false_pos
+    precision = np.divide(true_pos, flagged, out=np.zeros_like(true_pos), where=flagged > 0)
+    recall = true_pos / true_pos[:, -1:]
+    return (np.diff(recall, axis=1, prepend=0.0) * precision).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class OODMetricIntervals:
+    """Bootstrap intervals of AUROC, AUPR-In and FPR at 95% TPR, all from the same resamples."""
+
+    auroc: Interval
+    aupr_in: Interval
+    fpr_at_95_tpr: Interval
+
+
+def bootstrap_ood_metrics(
+    in_scores: np.ndarray,
+    out_scores: np.ndarray,
+    n_resamples: int = RESAMPLES,
+    level: float = 0.95,
+    seed: int = 0,
+    chunk: int = 100,
+) -> OODMetricIntervals:
+    """Intervals of ``ood_lib.ood.metrics``' three metrics; in-distribution and OOD images resampled separately."""
+    in_scores, out_scores = _finite(in_scores, "in_scores"), _finite(out_scores, "out_scores")
+    in_counts, out_counts = _two_set_counts(len(in_scores), len(out_scores), n_resamples, seed)
+    ones_in, ones_out = np.ones((1, len(in_scores))), np.ones((1, len(out_scores)))
+    intervals = []
+    for metric in (weighted_auroc, weighted_aupr_in, weighted_fpr_at_tpr):
+        resampled = np.concatenate(
+            [
+                metric(in_scores, out_scores, in_counts[start : start + chunk], out_counts[start : start + chunk])
+                for start in range(0, n_resamples, chunk)
+            ]
+        )
+        intervals.append(_interval(metric(in_scores, out_scores, ones_in, ones_out)[0], resampled, level))
+    return OODMetricIntervals(*intervals)
