@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,8 @@ OOD_PARTNERS = {
     "cifar10_subset": "svhn",
 }
 
-# Outlier exposure: outliers are pushed this many bits per dimension above the inliers, with this weight.
+# Outlier exposure: outliers are pushed this many bits per dimension above the inliers, with this weight
+# (``Variant.outlier_margin`` chooses another margin; ``ood_lib.training.outlier_exposure`` states the unit).
 OUTLIER_MARGIN_BPD = 1.0
 OUTLIER_WEIGHT = 1.0
 
@@ -104,7 +106,13 @@ class TrainedModel:
 class Variant:
     """How a zoo model departs from the plain one: another seed, perturbed training inputs
     (a likelihood-ratio background model), or outlier-exposure fine-tuning on the training
-    split of another data set (converted to the training images' shape)."""
+    split of another data set (converted to the training images' shape), optionally with a
+    margin of its own (``outlier_margin``, bits per dimension; None: ``OUTLIER_MARGIN_BPD``).
+
+    A margin equal to ``OUTLIER_MARGIN_BPD`` is stored as None (one model, one file name); one
+    without ``outliers_from``, negative, non-finite or not written exactly by ``:g`` (more than
+    six significant digits, so two margins could share a file name) is refused.
+    """
 
     seed: int = 0
     perturbation_rate: float = 0.0
@@ -113,12 +121,34 @@ class Variant:
     # Glow / CV-Glow only: split priors with a learned mean and log-std per position, not a function of the kept half
     input_independent_split_prior: bool = False
     no_lr_decay: bool = False  # a constant learning rate: the profile's decay_fraction set to 0
+    outlier_margin: float | None = None  # outlier exposure's margin in bits per dimension; None: OUTLIER_MARGIN_BPD
+
+    def __post_init__(self) -> None:
+        margin = self.outlier_margin
+        if margin is None:
+            return
+        problem = outlier_margin_problem(margin)
+        if problem is not None:
+            raise ValueError(f"outlier_margin: {problem}")
+        if not self.outliers_from:
+            raise ValueError(
+                f"outlier_margin={margin!r} is an outlier-exposure option: pass outliers_from (a data set) with it, "
+                "or leave outlier_margin None."
+            )
+        margin = float(margin) + 0.0  # an int as a float, -0.0 as 0.0
+        object.__setattr__(self, "outlier_margin", None if margin == OUTLIER_MARGIN_BPD else margin)
+
+    @property
+    def margin_bpd(self) -> float:
+        """Outlier exposure's margin in bits per dimension (meaningful with ``outliers_from``)."""
+        return OUTLIER_MARGIN_BPD if self.outlier_margin is None else self.outlier_margin
 
     def suffix(self) -> str:
         """File-name suffix; empty for the plain model."""
         parts = [f"_seed{self.seed}" if self.seed else ""]
         parts.append(f"_perturbed{self.perturbation_rate:g}" if self.perturbation_rate else "")
         parts.append(f"_oe-{self.outliers_from}" if self.outliers_from else "")
+        parts.append(f"_m{self.outlier_margin:g}" if self.outlier_margin is not None else "")
         parts.append("_bf16" if self.bf16 else "")
         parts.append("_constsplit" if self.input_independent_split_prior else "")
         parts.append("_nodecay" if self.no_lr_decay else "")
@@ -126,6 +156,20 @@ class Variant:
 
 
 PLAIN = Variant()
+
+
+def outlier_margin_problem(margin: object) -> str | None:
+    """Why ``margin`` cannot be an outlier-exposure margin (a sentence saying what to pass), or None if it can."""
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)):
+        return f"got {margin!r}; pass a number of bits per dimension >= 0, e.g. 4."
+    if not math.isfinite(margin) or margin < 0:
+        return (
+            f"got {margin!r}; pass a finite number of bits per dimension >= 0, e.g. 4 "
+            f"(the default is {OUTLIER_MARGIN_BPD:g})."
+        )
+    if float(f"{margin:g}") != margin:
+        return f"got {margin!r}, which the file name would round to {margin:g}; pass at most six significant digits."
+    return None
 
 
 def model_path(model_name: str, train_set: str, profile: Profile, variant: Variant = PLAIN) -> Path:
@@ -158,7 +202,7 @@ def _zoo_config(model_name: str, model: nn.Module, train_set: str, train_config:
     if variant.outliers_from:
         description["outlier_exposure"] = {
             "outliers_from": variant.outliers_from,
-            "margin": OUTLIER_MARGIN_BPD,
+            "margin": variant.margin_bpd,
             "weight": OUTLIER_WEIGHT,
         }
     return json.loads(json.dumps(description))
@@ -244,6 +288,7 @@ def train_command(target: Wanted) -> str:
     parts += ["--seed", str(variant.seed)] if variant.seed else []
     parts += ["--perturbation-rate", f"{variant.perturbation_rate:g}"] if variant.perturbation_rate else []
     parts += ["--outliers-from", variant.outliers_from] if variant.outliers_from else []
+    parts += ["--outlier-margin", f"{variant.outlier_margin:g}"] if variant.outlier_margin is not None else []
     parts += ["--bf16"] if variant.bf16 else []
     parts += ["--input-independent-split-prior"] if variant.input_independent_split_prior else []
     parts += ["--no-lr-decay"] if variant.no_lr_decay else []
@@ -322,7 +367,9 @@ def get(
     ``variant`` (see :class:`Variant`): ``seed`` changes the initial weights and every
     training random stream; ``perturbation_rate`` trains on perturbed inputs; ``outliers_from``
     starts from the plain model of the same seed and fine-tunes it for the profile's
-    ``outlier_exposure_train`` budget with the outlier-exposure margin loss.
+    ``outlier_exposure_train`` budget with the outlier-exposure margin loss (margin
+    ``outlier_margin`` bits per dimension, default ``OUTLIER_MARGIN_BPD``); its history then
+    also holds ``outlier_active_fraction`` (``ood_lib.training.engine.train``).
     """
     target = wanted(model_name, train_set, profile, variant)
     device = get_device()
@@ -354,7 +401,7 @@ def _train_and_save(target: Wanted, device: torch.device, progress: bool) -> Tra
         outliers = OutlierExposure(
             data.to_tensor(outlier_images),
             f"{variant.outliers_from} train as {height}x{width}x{channels}",
-            OUTLIER_MARGIN_BPD,
+            variant.margin_bpd,
             OUTLIER_WEIGHT,
         )
     checkpoint_path = path.with_suffix(".ckpt.safetensors")
