@@ -40,10 +40,12 @@ from ood_lib.settings.profiles import TrainConfig
 from ood_lib.training import streams
 from ood_lib.training.compiled_step import CompiledLoss, compile_enabled
 from ood_lib.training.distributed import BitsPerDim, distributed_rank_and_size, mean_over_ranks
+from ood_lib.training.errors import CheckpointMismatchError, TrainingDivergedError
 from ood_lib.training.model_files import load_checkpoint, save_checkpoint
 from ood_lib.training.outlier_exposure import OutlierExposure
 from ood_lib.training.perturbation import perturb_pixels
 from ood_lib.training.run_config import restore_rng_states, rng_states, run_config
+from ood_lib.training.schedule import learning_rate
 from ood_lib.training.streams import batch_indices, fixed_subset, seeded_generator
 
 # Examples per forward pass during evaluation (no gradients, so larger than a training batch).
@@ -54,49 +56,6 @@ TRAIN_EVAL_KEY = "train"
 
 # The history key of outlier-exposure runs: the share of active hinge pairs since the previous entry.
 ACTIVE_FRACTION_KEY = "outlier_active_fraction"
-
-
-class TrainingDivergedError(RuntimeError):
-    """The training loss or its gradient became NaN or infinite.
-
-    ``step`` is the number of updates done before the bad one, ``checkpoint_path``
-    the last good checkpoint (None if none was written yet), which is left untouched.
-    """
-
-    def __init__(self, step: int, loss: float, checkpoint_path: Path | None, checkpoint_step: int | None):
-        self.step = step
-        self.loss = loss
-        self.checkpoint_path = checkpoint_path
-        self.checkpoint_step = checkpoint_step
-        if checkpoint_path is None:
-            where = "No checkpoint was written yet."
-        else:
-            where = f"The last good checkpoint (step {checkpoint_step}) is {checkpoint_path}."
-        super().__init__(
-            f"Training diverged at step {step}: loss or gradient norm is {loss}. {where} "
-            "Try a lower learning rate, a longer warmup or a smaller grad_clip."
-        )
-
-
-class CheckpointMismatchError(ValueError):
-    """A checkpoint exists at the given path but belongs to a different run (model, data or config)."""
-
-
-def learning_rate(step: int, config: TrainConfig) -> float:
-    """Learning rate of update ``step`` (0-based): linear warmup to ``config.lr``, then an optional linear decay.
-
-    Warmup: update 0 uses ``lr / warmup_steps``; updates ``warmup_steps - 1`` and later use
-    ``lr`` (Glow without warmup often produces NaN losses in its first updates). Decay: over
-    the last ``decay_fraction * n_steps`` updates the rate falls linearly towards 0, update
-    ``n_steps - 1`` using ``lr / (decay_fraction * n_steps)``. Annealing the rate at the end
-    lowers the BPD reached in a fixed budget and tames test images whose BPD a high constant
-    rate leaves far above the rest (``benchmarks/RESULTS.md``).
-    """
-    warmup = 1.0 if config.warmup_steps <= 0 else min(1.0, (step + 1) / config.warmup_steps)
-    decay = 1.0
-    if config.decay_fraction > 0:
-        decay = min(1.0, (config.n_steps - step) / (config.decay_fraction * config.n_steps))
-    return config.lr * warmup * decay
 
 
 @torch.no_grad()
