@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 # Outlier exposure's default margin: outliers are pushed this many bits per dimension above the inliers
@@ -71,8 +72,9 @@ PLAIN = Variant()
 
 def outlier_margin_problem(margin: object) -> str | None:
     """Why ``margin`` cannot be an outlier-exposure margin (a sentence saying what to pass), or None if it can."""
-    if isinstance(margin, bool) or not isinstance(margin, (int, float)):
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
         return f"got {margin!r}; pass a number of bits per dimension >= 0, e.g. 4."
+    margin = float(margin)  # as the file name and the config will hold it
     if not math.isfinite(margin) or margin < 0:
         return (
             f"got {margin!r}; pass a finite number of bits per dimension >= 0, e.g. 4 "
