@@ -170,6 +170,7 @@ def _variant_of(stored: dict, profile) -> zoo.Variant:
         bf16=stored.get("bf16", False),
         input_independent_split_prior=stored["model"].get("input_dependent_split_prior") is False,
         no_lr_decay=stored["train"]["decay_fraction"] == 0 and base.decay_fraction != 0,
+        outlier_margin=stored.get("outlier_exposure", {}).get("margin"),  # the default one stored as None
     )
 
 

@@ -40,10 +40,12 @@ from ood_lib.settings.profiles import TrainConfig
 from ood_lib.training import streams
 from ood_lib.training.compiled_step import CompiledLoss, compile_enabled
 from ood_lib.training.distributed import BitsPerDim, distributed_rank_and_size, mean_over_ranks
+from ood_lib.training.errors import CheckpointMismatchError, TrainingDivergedError
 from ood_lib.training.model_files import load_checkpoint, save_checkpoint
 from ood_lib.training.outlier_exposure import OutlierExposure
 from ood_lib.training.perturbation import perturb_pixels
 from ood_lib.training.run_config import restore_rng_states, rng_states, run_config
+from ood_lib.training.schedule import learning_rate
 from ood_lib.training.streams import batch_indices, fixed_subset, seeded_generator
 
 # Examples per forward pass during evaluation (no gradients, so larger than a training batch).
@@ -52,48 +54,8 @@ EVAL_BATCH_SIZE = 256
 # The history key under which the fixed subset of the training data is evaluated.
 TRAIN_EVAL_KEY = "train"
 
-
-class TrainingDivergedError(RuntimeError):
-    """The training loss or its gradient became NaN or infinite.
-
-    ``step`` is the number of updates done before the bad one, ``checkpoint_path``
-    the last good checkpoint (None if none was written yet), which is left untouched.
-    """
-
-    def __init__(self, step: int, loss: float, checkpoint_path: Path | None, checkpoint_step: int | None):
-        self.step = step
-        self.loss = loss
-        self.checkpoint_path = checkpoint_path
-        self.checkpoint_step = checkpoint_step
-        if checkpoint_path is None:
-            where = "No checkpoint was written yet."
-        else:
-            where = f"The last good checkpoint (step {checkpoint_step}) is {checkpoint_path}."
-        super().__init__(
-            f"Training diverged at step {step}: loss or gradient norm is {loss}. {where} "
-            "Try a lower learning rate, a longer warmup or a smaller grad_clip."
-        )
-
-
-class CheckpointMismatchError(ValueError):
-    """A checkpoint exists at the given path but belongs to a different run (model, data or config)."""
-
-
-def learning_rate(step: int, config: TrainConfig) -> float:
-    """Learning rate of update ``step`` (0-based): linear warmup to ``config.lr``, then an optional linear decay.
-
-    Warmup: update 0 uses ``lr / warmup_steps``; updates ``warmup_steps - 1`` and later use
-    ``lr`` (Glow without warmup often produces NaN losses in its first updates). Decay: over
-    the last ``decay_fraction * n_steps`` updates the rate falls linearly towards 0, update
-    ``n_steps - 1`` using ``lr / (decay_fraction * n_steps)``. Annealing the rate at the end
-    lowers the BPD reached in a fixed budget and tames test images whose BPD a high constant
-    rate leaves far above the rest (``benchmarks/RESULTS.md``).
-    """
-    warmup = 1.0 if config.warmup_steps <= 0 else min(1.0, (step + 1) / config.warmup_steps)
-    decay = 1.0
-    if config.decay_fraction > 0:
-        decay = min(1.0, (config.n_steps - step) / (config.decay_fraction * config.n_steps))
-    return config.lr * warmup * decay
+# The history key of outlier-exposure runs: the share of active hinge pairs since the previous entry.
+ACTIVE_FRACTION_KEY = "outlier_active_fraction"
 
 
 @torch.no_grad()
@@ -117,8 +79,11 @@ def describe_device(device: torch.device) -> str:
     return f"{device.type} ({torch.get_num_threads()} threads)"
 
 
-def _empty_history(eval_names: list[str]) -> dict:
-    return {"step": [], "train_loss": [], "lr": [], "eval": {name: [] for name in eval_names}, "wall_time_s": 0.0}
+def _empty_history(eval_names: list[str], with_outliers: bool) -> dict:
+    history = {"step": [], "train_loss": [], "lr": [], "eval": {name: [] for name in eval_names}, "wall_time_s": 0.0}
+    if with_outliers:
+        history[ACTIVE_FRACTION_KEY] = []
+    return history
 
 
 class _TrainingRun:
@@ -173,7 +138,8 @@ class _TrainingRun:
         """Step, history and RNG states: a matching checkpoint's, else those of a fresh run."""
         if not self.checkpoint_path.exists():
             torch.manual_seed(self.config.seed)
-            self.step, self.history, self.losses_since_eval = 0, _empty_history(list(self.eval_subsets)), []
+            self.step, self.history = 0, _empty_history(list(self.eval_subsets), self.outliers is not None)
+            self.losses_since_eval, self.active_since_eval = [], []
             self.last_checkpoint_step: int | None = None
             return
         checkpoint = load_checkpoint(self.checkpoint_path)
@@ -183,11 +149,17 @@ class _TrainingRun:
                 f"(stored {checkpoint['run_config']}, requested {self.this_run}). "
                 "Delete it or choose another checkpoint path."
             )
+        if self.outliers is not None and ACTIVE_FRACTION_KEY not in checkpoint["history"]:
+            raise CheckpointMismatchError(
+                f"{self.checkpoint_path} holds an outlier-exposure checkpoint written before the engine recorded "
+                f"{ACTIVE_FRACTION_KEY!r}, so its run cannot resume with that record. Delete it to train afresh."
+            )
         self.model.load_state_dict(checkpoint["model_state"])
         self.optimizer.load_state_dict(checkpoint["optimizer_state"])
         restore_rng_states(checkpoint["rng_states"])
         self.step, self.history = checkpoint["step"], checkpoint["history"]
         self.losses_since_eval: list[float] = checkpoint["losses_since_eval"]
+        self.active_since_eval: list[float] = checkpoint.get("outlier_active_since_eval", [])
         self.last_checkpoint_step = self.step
 
     def _batch_for(self, update: int) -> torch.Tensor:
@@ -202,63 +174,76 @@ class _TrainingRun:
     def _noise_for(self, update: int) -> torch.Generator:
         return seeded_generator(self.device, self.config.seed, streams.NOISE_STREAM, update)
 
-    def _loss_for(self, update: int) -> torch.Tensor:
-        """The training loss of ``update``: mean BPD, or the outlier-exposure loss, or this rank's shard's."""
-        if self.distributed_model is not None:
-            x = dequantize(self._batch_for(update), self._noise_for(update)).to(self.device)
-            return self.bits_per_dim(x[self.shard]).mean()
-        inlier_bpd = self.bits_per_dim(self._batch_for(update), generator=self._noise_for(update))
-        if self.outliers is None:
-            return inlier_bpd.mean()
+    def _outlier_bpd_for(self, update: int, bits_per_dim) -> torch.Tensor:
+        """Per-image BPD of the outlier batch of ``update`` (the same in every session)."""
         indices = batch_indices(update, len(self.outliers.images), self.config.batch_size, self.config.seed + 1)
-        outlier_bpd = self.bits_per_dim(
+        return bits_per_dim(
             self.outliers.images[indices].to(self.device),
             generator=seeded_generator(self.device, self.config.seed, streams.OUTLIER_STREAM, update),
         )
-        return self.outliers.loss(inlier_bpd, outlier_bpd)
+
+    def _loss_for(self, update: int) -> tuple[torch.Tensor, float | None]:
+        """The training loss of ``update`` (mean BPD, or the outlier-exposure loss, or this rank's shard's) and,
+        with outliers, the share of active hinge pairs in its batches (else None)."""
+        if self.distributed_model is not None:
+            x = dequantize(self._batch_for(update), self._noise_for(update)).to(self.device)
+            return self.bits_per_dim(x[self.shard]).mean(), None
+        inlier_bpd = self.bits_per_dim(self._batch_for(update), generator=self._noise_for(update))
+        if self.outliers is None:
+            return inlier_bpd.mean(), None
+        outlier_bpd = self._outlier_bpd_for(update, self.bits_per_dim)
+        active = self.outliers.active_fraction(inlier_bpd.detach(), outlier_bpd.detach())
+        return self.outliers.loss(inlier_bpd, outlier_bpd), active
 
     def _raise_if_diverged(self, value: float) -> None:
         if not math.isfinite(value):
             good_checkpoint = self.checkpoint_path if self.last_checkpoint_step is not None else None
             raise TrainingDivergedError(self.step, value, good_checkpoint, self.last_checkpoint_step)
 
-    def _loss_and_gradients(self, update: int) -> float:
-        """Forward and backward pass of ``update``; the minibatch loss (the global batch's under DDP)."""
+    def _loss_and_gradients(self, update: int) -> tuple[float, float | None]:
+        """Forward and backward pass of ``update``; the minibatch loss (the global batch's under DDP) and the
+        share of active hinge pairs (None without outliers)."""
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            loss = self._loss_for(update).float()
+            loss, active = self._loss_for(update)
+            loss = loss.float()
         loss_value = loss.item() if self.world_size == 1 else mean_over_ranks(loss, self.world_size)
         self._raise_if_diverged(loss_value)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        return loss_value
+        return loss_value, active
 
     def _update(self) -> float:
         """One optimiser step at the current step's learning rate (eager again if compiling fails); its loss."""
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.step, self.config)
         try:
-            loss_value = self._loss_and_gradients(self.step)
+            loss_value, active = self._loss_and_gradients(self.step)
         except TrainingDivergedError:
             raise
         except Exception as error:  # compilation happens at the first forward and backward pass
             if not self.bits_per_dim.active:
                 raise
             self.bits_per_dim.fall_back(error)  # nothing was updated yet: redo this update eagerly
-            loss_value = self._loss_and_gradients(self.step)
+            loss_value, active = self._loss_and_gradients(self.step)
         grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip, foreach=True)
         self._raise_if_diverged(grad_norm.item())
         self.optimizer.step()
         self.step += 1
         self.losses_since_eval.append(loss_value)
+        if active is not None:
+            self.active_since_eval.append(active)
         return loss_value
 
-    def _evaluate(self, train_loss: float) -> None:
-        """Append the current step, ``train_loss``, learning rate and evaluation BPDs to the history (rank 0)."""
+    def _evaluate(self, train_loss: float, active_fraction: float | None = None) -> None:
+        """Append the current step, ``train_loss``, learning rate, evaluation BPDs and, with outliers, the share of
+        active hinge pairs (``active_fraction``) to the history (rank 0)."""
         if self.rank != 0:
             return
         history, config = self.history, self.config
         history["step"].append(self.step)
         history["train_loss"].append(train_loss)
+        if self.outliers is not None:
+            history[ACTIVE_FRACTION_KEY].append(active_fraction)
         history["lr"].append(learning_rate(self.step, config))
         for name, subset in self.eval_subsets.items():
             history["eval"][name].append(mean_bits_per_dim(self.model, subset, self.device, config.seed))
@@ -275,6 +260,8 @@ class _TrainingRun:
                 "losses_since_eval": self.losses_since_eval,
                 "rng_states": rng_states(),
             }
+            if self.outliers is not None:
+                checkpoint["outlier_active_since_eval"] = self.active_since_eval
             save_checkpoint(self.checkpoint_path, checkpoint)
         self.last_checkpoint_step = self.step
 
@@ -282,8 +269,8 @@ class _TrainingRun:
         """Initialise data-dependent layers (ActNorm) on a real batch and evaluate a fresh run; wrap DDP."""
         if self.step == 0:
             with torch.no_grad():
-                first_loss = self.model.bits_per_dim(self._batch_for(0), generator=self._noise_for(0)).mean().item()
-            self._evaluate(first_loss)
+                first_bpd = self.model.bits_per_dim(self._batch_for(0), generator=self._noise_for(0))
+            self._evaluate(first_bpd.mean().item(), self._first_active_fraction(first_bpd))
         elif self.bits_per_dim.active and self.step < self.config.n_steps:
             # A resumed run: let data-dependent layers see their (already restored) initialisation in an eager
             # pass first, as a fresh run's first pass does, so the compiled graphs are the same ones in both
@@ -294,6 +281,19 @@ class _TrainingRun:
             device_ids = [self.device.index] if self.device.type == "cuda" else None
             self.distributed_model = DistributedDataParallel(BitsPerDim(self.model), device_ids=device_ids)
             self.bits_per_dim = CompiledLoss(self.distributed_model, self.bits_per_dim.active)
+
+    def _first_active_fraction(self, first_bpd: torch.Tensor) -> float | None:
+        """With outliers, the share of active hinge pairs of update 0's batches under the initial model, else None.
+
+        Its outlier forward pass leaves torch's global RNG as it found it (dropout draws from it), so the
+        updates that follow are those of a run that did not look.
+        """
+        if self.outliers is None:
+            return None
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.no_grad(), torch.random.fork_rng(devices=devices):
+            outlier_bpd = self._outlier_bpd_for(0, self.model.bits_per_dim)
+        return self.outliers.active_fraction(first_bpd, outlier_bpd)
 
     def run(self, progress: bool) -> dict:
         """Update until ``config.n_steps``, evaluating and checkpointing on schedule; the history."""
@@ -317,8 +317,10 @@ class _TrainingRun:
                 bar.update(1)
                 finished = self.step == config.n_steps
                 if self.step % config.eval_every == 0 or finished:
-                    self._evaluate(float(np.mean(self.losses_since_eval)))
+                    active = float(np.mean(self.active_since_eval)) if self.outliers is not None else None
+                    self._evaluate(float(np.mean(self.losses_since_eval)), active)
                     self.losses_since_eval.clear()
+                    self.active_since_eval.clear()
                     latest = {f"{name}_bpd": f"{values[-1]:.3f}" for name, values in history["eval"].items() if values}
                     bar.set_postfix(loss_bpd=f"{loss_value:.3f}", refresh=False, **latest)
                 if self.step % config.checkpoint_every == 0 or finished:
@@ -365,7 +367,11 @@ def train(
     updates and at the end: ``step``; ``train_loss``, the mean minibatch BPD since
     the previous entry (at step 0: the first minibatch before any update); ``lr``;
     and ``eval[name]``, the mean BPD on at most ``config.n_eval`` fixed examples of
-    the training data (``"train"``) and of each of ``eval_sets``. ``wall_time_s``
+    the training data (``"train"``) and of each of ``eval_sets``; with ``outliers``,
+    ``outlier_active_fraction``, the share of active hinge pairs (pairs whose
+    ``margin + b_in - b_out > 0``, ``OutlierExposure.active_fraction``) averaged over the
+    updates since the previous entry (at step 0: the first inlier and outlier batches under the
+    initial model); without outliers there is no such key. ``wall_time_s``
     is the training time summed over resumed sessions; ``device`` says where the
     last session ran (``describe_device``).
 

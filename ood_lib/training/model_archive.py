@@ -57,8 +57,22 @@ class ArchiveError(RuntimeError):
 
 # What follows ``<model>_<train set>`` in a file name: Variant.suffix() in reverse.
 _VARIANT_SUFFIX = re.compile(
-    r"(?:_seed(?P<seed>\d+))?(?:_perturbed(?P<rate>[0-9.e-]+))?(?:_oe-(?P<outliers>[a-z0-9_]+?))?(?P<bf16>_bf16)?"
+    r"(?:_seed(?P<seed>\d+))?(?:_perturbed(?P<rate>[0-9.e-]+))?"
+    r"(?:_oe-(?P<outliers>[a-z0-9_]+?)(?:_m(?P<margin>\d+(?:\.\d+)?(?:e[+-]\d+)?))?)?"
+    r"(?P<bf16>_bf16)?(?P<constsplit>_constsplit)?(?P<nodecay>_nodecay)?"
 )
+
+
+def _variant_from(match: re.Match) -> zoo.Variant:
+    return zoo.Variant(
+        int(match["seed"] or 0),
+        float(match["rate"] or 0),
+        match["outliers"],
+        bool(match["bf16"]),
+        input_independent_split_prior=bool(match["constsplit"]),
+        no_lr_decay=bool(match["nodecay"]),
+        outlier_margin=None if match["margin"] is None else float(match["margin"]),
+    )
 
 
 def identify(file_name: str) -> tuple[str, str, zoo.Variant]:
@@ -69,9 +83,10 @@ def identify(file_name: str) -> tuple[str, str, zoo.Variant]:
             match = _VARIANT_SUFFIX.fullmatch(stem.removeprefix(f"{model_name}_{train_set}"))
             if not stem.startswith(f"{model_name}_{train_set}") or match is None:
                 continue
-            variant = zoo.Variant(
-                int(match["seed"] or 0), float(match["rate"] or 0), match["outliers"], bool(match["bf16"])
-            )
+            try:
+                variant = _variant_from(match)
+            except ValueError:  # e.g. a margin no zoo model is named with
+                continue
             if f"{model_name}_{train_set}{variant.suffix()}" == stem and variant.outliers_from in (None, *data.SPECS):
                 return model_name, train_set, variant
     raise ValueError(f"{file_name} is not the name of a zoo model file (<model>_<train set>[variant].safetensors).")

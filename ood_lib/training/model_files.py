@@ -31,6 +31,8 @@ from ood_lib.settings.paths import write_atomically
 
 MODEL_FORMAT = "ood-textbook model 1"
 CHECKPOINT_FORMAT = "ood-textbook checkpoint 1"
+# Checkpoint entries only some runs keep (outlier exposure: the active hinge pairs' shares since the last evaluation).
+_OPTIONAL_CHECKPOINT_KEYS = ("outlier_active_since_eval",)
 _METADATA_KEY = "ood_textbook"
 # The first bytes of a pickle (protocol 2+) and of a zip archive (torch.save since torch 1.6).
 _PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")
@@ -158,6 +160,7 @@ def save_checkpoint(path: Path, checkpoint: dict) -> None:
             else:
                 optimizer_scalars.setdefault(str(index), {})[name] = value
     plain = {key: checkpoint[key] for key in ("run_config", "step", "history", "losses_since_eval")}
+    plain.update({key: checkpoint[key] for key in _OPTIONAL_CHECKPOINT_KEYS if key in checkpoint})
     record = {
         "format": CHECKPOINT_FORMAT,
         **plain,
@@ -181,6 +184,7 @@ def load_checkpoint(path: Path) -> dict:
         optimizer_state.setdefault(int(index), {})[name] = value
     return {
         **{key: record[key] for key in ("run_config", "step", "history", "losses_since_eval")},
+        **{key: record[key] for key in _OPTIONAL_CHECKPOINT_KEYS if key in record},
         "model_state": parts["model"],
         "rng_states": parts["rng"],
         "optimizer_state": {"state": optimizer_state, "param_groups": record["optimizer_param_groups"]},

@@ -3,7 +3,8 @@
 Trains exactly what ``zoo.get(MODEL, DATA, profile, variant=Variant(seed=S, ...))`` would (same
 cache path, configuration, checkpoints and resume), so the chapters then find the model in the
 cache. Every variant can be trained: ``--perturbation-rate`` (likelihood-ratio background
-models), ``--outliers-from`` (outlier exposure), ``--input-independent-split-prior`` (a Glow whose
+models), ``--outliers-from`` (outlier exposure; ``--outlier-margin BPD`` chooses its margin in bits
+per dimension, default ``zoo.OUTLIER_MARGIN_BPD``), ``--input-independent-split-prior`` (a Glow whose
 split priors do not depend on the input), ``--no-lr-decay`` (a constant learning rate) and
 ``--bf16``. ``--compile`` / ``--no-compile`` switch the compiled training step
 (``ood_lib.training.engine``; default ``$OOD_COMPILE``, else off), which does not change which
@@ -50,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--perturbation-rate", type=float, default=0.0, help="train on perturbed inputs (0 = off)")
     parser.add_argument("--outliers-from", help="fine-tune with outlier exposure on this data set's training split")
     parser.add_argument(
+        "--outlier-margin",
+        type=float,
+        metavar="BPD",
+        help="outlier exposure's margin in bits per dimension, with --outliers-from "
+        f"(default {zoo.OUTLIER_MARGIN_BPD:g}; another margin is a model of its own)",
+    )
+    parser.add_argument(
         "--input-independent-split-prior",
         action="store_true",
         help="Glow / CV-Glow only: split priors with learned constants instead of a function of the kept half",
@@ -91,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"the perturbation rate must be in [0, 1], got {args.perturbation_rate}")
     if args.outliers_from is not None and args.outliers_from not in data.SPECS:
         parser.error(f"unknown outlier data set {args.outliers_from!r}; valid data sets: {', '.join(data.SPECS)}")
+    if args.outlier_margin is not None:
+        if args.outliers_from is None:
+            parser.error(
+                "--outlier-margin is an outlier-exposure option: pass --outliers-from DATA with it, or leave it out"
+            )
+        problem = zoo.outlier_margin_problem(args.outlier_margin)
+        if problem is not None:
+            parser.error(f"--outlier-margin: {problem}")
     if args.compile is not None:  # reaches the engine through the profile's TrainConfig.compile = None
         os.environ[COMPILE_ENV] = "1" if args.compile else "0"
     variant = zoo.Variant(
@@ -100,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         args.bf16,
         input_independent_split_prior=args.input_independent_split_prior,
         no_lr_decay=args.no_lr_decay,
+        outlier_margin=args.outlier_margin,
     )
     profile = get_profile(args.profile)
     rank, world_size = _start_process_group()

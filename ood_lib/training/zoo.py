@@ -49,6 +49,7 @@ from ood_lib.training.model_files import (
 )
 from ood_lib.training.outlier_exposure import OutlierExposure
 from ood_lib.training.run_config import config_differences, read_run_config, run_config, train_identity
+from ood_lib.training.variant import OUTLIER_MARGIN_BPD, PLAIN, Variant, outlier_margin_problem  # noqa: F401 (zoo.*)
 from ood_lib.training.zoo_models import GLOW_MODELS, MODEL_BUILDERS
 
 # Each data set's out-of-distribution partner in the paper.
@@ -60,8 +61,7 @@ OOD_PARTNERS = {
     "cifar10_subset": "svhn",
 }
 
-# Outlier exposure: outliers are pushed this many bits per dimension above the inliers, with this weight.
-OUTLIER_MARGIN_BPD = 1.0
+# Outlier exposure's weight of the margin term (the margin: ``Variant.margin_bpd``, default OUTLIER_MARGIN_BPD).
 OUTLIER_WEIGHT = 1.0
 
 # The name chapters and tests know for an unreadable, foreign or pickled model file.
@@ -100,34 +100,6 @@ class TrainedModel:
         )
 
 
-@dataclass(frozen=True)
-class Variant:
-    """How a zoo model departs from the plain one: another seed, perturbed training inputs
-    (a likelihood-ratio background model), or outlier-exposure fine-tuning on the training
-    split of another data set (converted to the training images' shape)."""
-
-    seed: int = 0
-    perturbation_rate: float = 0.0
-    outliers_from: str | None = None
-    bf16: bool = False  # bfloat16 autocast in training (``ood_lib.training.engine.train``); a model of its own
-    # Glow / CV-Glow only: split priors with a learned mean and log-std per position, not a function of the kept half
-    input_independent_split_prior: bool = False
-    no_lr_decay: bool = False  # a constant learning rate: the profile's decay_fraction set to 0
-
-    def suffix(self) -> str:
-        """File-name suffix; empty for the plain model."""
-        parts = [f"_seed{self.seed}" if self.seed else ""]
-        parts.append(f"_perturbed{self.perturbation_rate:g}" if self.perturbation_rate else "")
-        parts.append(f"_oe-{self.outliers_from}" if self.outliers_from else "")
-        parts.append("_bf16" if self.bf16 else "")
-        parts.append("_constsplit" if self.input_independent_split_prior else "")
-        parts.append("_nodecay" if self.no_lr_decay else "")
-        return "".join(parts)
-
-
-PLAIN = Variant()
-
-
 def model_path(model_name: str, train_set: str, profile: Profile, variant: Variant = PLAIN) -> Path:
     """Where the zoo trains and writes ``model_name`` trained on ``train_set`` under ``profile`` (and ``variant``).
 
@@ -158,7 +130,7 @@ def _zoo_config(model_name: str, model: nn.Module, train_set: str, train_config:
     if variant.outliers_from:
         description["outlier_exposure"] = {
             "outliers_from": variant.outliers_from,
-            "margin": OUTLIER_MARGIN_BPD,
+            "margin": variant.margin_bpd,
             "weight": OUTLIER_WEIGHT,
         }
     return json.loads(json.dumps(description))
@@ -244,6 +216,7 @@ def train_command(target: Wanted) -> str:
     parts += ["--seed", str(variant.seed)] if variant.seed else []
     parts += ["--perturbation-rate", f"{variant.perturbation_rate:g}"] if variant.perturbation_rate else []
     parts += ["--outliers-from", variant.outliers_from] if variant.outliers_from else []
+    parts += ["--outlier-margin", f"{variant.outlier_margin:g}"] if variant.outlier_margin is not None else []
     parts += ["--bf16"] if variant.bf16 else []
     parts += ["--input-independent-split-prior"] if variant.input_independent_split_prior else []
     parts += ["--no-lr-decay"] if variant.no_lr_decay else []
@@ -322,7 +295,9 @@ def get(
     ``variant`` (see :class:`Variant`): ``seed`` changes the initial weights and every
     training random stream; ``perturbation_rate`` trains on perturbed inputs; ``outliers_from``
     starts from the plain model of the same seed and fine-tunes it for the profile's
-    ``outlier_exposure_train`` budget with the outlier-exposure margin loss.
+    ``outlier_exposure_train`` budget with the outlier-exposure margin loss (margin
+    ``outlier_margin`` bits per dimension, default ``OUTLIER_MARGIN_BPD``); its history then
+    also holds ``outlier_active_fraction`` (``ood_lib.training.engine.train``).
     """
     target = wanted(model_name, train_set, profile, variant)
     device = get_device()
@@ -354,7 +329,7 @@ def _train_and_save(target: Wanted, device: torch.device, progress: bool) -> Tra
         outliers = OutlierExposure(
             data.to_tensor(outlier_images),
             f"{variant.outliers_from} train as {height}x{width}x{channels}",
-            OUTLIER_MARGIN_BPD,
+            variant.margin_bpd,
             OUTLIER_WEIGHT,
         )
     checkpoint_path = path.with_suffix(".ckpt.safetensors")
