@@ -90,6 +90,7 @@ class Profile:
     background_rates: tuple[float, ...]  # candidate perturbation rates of likelihood-ratio background models
     outlier_exposure_train: TrainConfig  # fine-tuning budget of outlier exposure (from a trained model)
     seed: int = 0
+    n_ood_images: int | None = None  # images per set in chapter 08's score table; None = n_eval
     # The gated PixelCNN (``ood_lib.models.gated_pixelcnn``, the likelihood ratio's model), one size for all images.
     gated_pixelcnn: dict = field(default_factory=lambda: {"filters": 8, "blocks": 1, "components": 1})
     gated_pixelcnn_train: TrainConfig = field(default_factory=lambda: _gated_train(60, 1e-3, 10, 30, 128, 2048))
@@ -177,7 +178,7 @@ PROFILES: dict[str, Profile] = {
         n_jacobian=16,
         n_second_order=32,
         ensemble_size=3,
-        background_rates=(0.1, 0.3),
+        background_rates=(0.1, 0.2, 0.3),
         outlier_exposure_train=TrainConfig(
             n_steps=30,
             batch_size=32,
@@ -252,6 +253,7 @@ PROFILES: dict[str, Profile] = {
         n_second_order=500,
         ensemble_size=3,
         background_rates=(0.1, 0.2, 0.3),
+        n_ood_images=1000,
         gated_pixelcnn={"filters": 32, "blocks": 5, "components": 1},  # benchmarks/lr_feasibility.py
         gated_pixelcnn_train=_gated_train(800, 1e-3, 50, 100, 500, 48_000),
         outlier_exposure_train=TrainConfig(
