@@ -10,11 +10,12 @@ the ensemble's mean log-likelihood penalised by how much its members *disagree* 
 (population variance over members). Inputs far from the training data, where the members
 extrapolate differently, are pushed down even when their mean likelihood is high.
 
-Members trained from different seeds also end at different overall levels: member k may rate
-*every* input :math:`c_k` nats higher than member j does. Such a constant offset adds to the
-variance of every input, but it is not disagreement about x. The **centred** variant subtracts
-each member's offset :math:`c_k` (its mean log-likelihood on in-distribution reference inputs)
-before the variance,
+Members trained from different seeds also end at different overall levels. With
+:math:`\ell_k(x) = c_k + d_k(x)`, :math:`c_k` member k's mean log-likelihood on in-distribution
+reference inputs, :math:`\operatorname{Var}_k \ell_k = \operatorname{Var}_k c_k + \operatorname{Var}_k d_k
++ 2 \operatorname{Cov}_k(c_k, d_k(x))`: the offsets add a term common to every input and a
+covariance term that is not, and neither is disagreement about x. The **centred** variant
+subtracts each member's offset :math:`c_k` before the variance,
 
 .. math::
     \text{WAIC}_c(x) = \frac1K \sum_k \ell_k(x) - \operatorname{Var}_k[\ell_k(x) - c_k],

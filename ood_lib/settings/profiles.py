@@ -54,7 +54,9 @@ class TrainConfig:
 def _gated_train(
     n_steps: int, lr: float, warmup: int, every: int, n_eval: int, n_train: int | None = None
 ) -> TrainConfig:
-    """A gated PixelCNN budget: batch 32 and Adam as Ren et al. 2019, gradient clip 50, eval = checkpoint interval.
+    """A gated PixelCNN budget: batch 32 as Ren et al. 2019, gradient clip 50, eval = checkpoint interval.
+
+    The engine trains every family with Adamax; Ren et al. (and ``benchmarks/lr_feasibility.py``) use Adam.
 
     ``n_train`` training images (``data.subset_indices``); the rest of the training split
     (``data.held_out_indices``) is the validation split, as Ren et al.'s 48,000 / 12,000 for FashionMNIST.
