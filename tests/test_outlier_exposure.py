@@ -43,15 +43,19 @@ def test_active_fraction_counts_pairs_whose_margin_is_not_yet_met() -> None:
 def test_history_records_the_active_fraction_at_every_evaluation(tmp_path: Path) -> None:
     x_train = structured_images(100, seed=8)
     config = small_config()  # 12 steps, evaluations at 0, 3, 6, 9, 12
-    history = train(
-        DiagonalGaussian((1, 6, 6)),
-        x_train,
-        config,
-        tmp_path / "oe.pt",
-        device=CPU,
-        progress=False,
-        outliers=exposure(margin=2.0),
-    )
+
+    def train_with_margin(margin: float, name: str) -> dict:
+        return train(
+            DiagonalGaussian((1, 6, 6)),
+            x_train,
+            config,
+            tmp_path / name,
+            device=CPU,
+            progress=False,
+            outliers=exposure(margin=margin),
+        )
+
+    history = train_with_margin(2.0, "oe.pt")
     fractions = history[ACTIVE_FRACTION_KEY]
     assert history["step"] == [0, 3, 6, 9, 12] and len(fractions) == len(history["train_loss"])
     assert all(isinstance(value, float) and 0.0 <= value <= 1.0 for value in fractions), fractions
@@ -70,15 +74,7 @@ def test_history_records_the_active_fraction_at_every_evaluation(tmp_path: Path)
         )
     assert fractions[0] == outliers.active_fraction(first_inliers, first_outliers)
 
-    huge = train(
-        DiagonalGaussian((1, 6, 6)),
-        x_train,
-        config,
-        tmp_path / "huge.pt",
-        device=CPU,
-        progress=False,
-        outliers=exposure(margin=1000.0),
-    )
+    huge = train_with_margin(1000.0, "huge.pt")
     assert huge[ACTIVE_FRACTION_KEY] == [1.0] * len(huge["step"]), "no outlier sits 1000 BPD above an inlier"
 
     plain = train(DiagonalGaussian((1, 6, 6)), x_train, config, tmp_path / "plain.pt", device=CPU, progress=False)
@@ -115,26 +111,9 @@ def test_interrupted_outlier_exposure_run_resumes_to_the_same_history(tmp_path: 
     eval_sets = {"test": structured_images(50, seed=9)}
     config = small_config()  # checkpoints at 4, 8, 12; evaluations every 3 steps: step 4's checkpoint holds a share
     runs = {}
-    for name, interrupt in (("straight", None), ("resumed", config.n_steps // 2)):
-        model = DiagonalGaussian((1, 6, 6))
-        if interrupt is not None:
-            interrupt_at_update(model, 2 * interrupt, KeyboardInterrupt())  # two gradient passes per update
-            with pytest.raises(KeyboardInterrupt):
-                train(
-                    model,
-                    x_train,
-                    config,
-                    tmp_path / f"{name}.pt",
-                    eval_sets=eval_sets,
-                    device=CPU,
-                    progress=False,
-                    outliers=exposure(margin=2.0),
-                )
-            checkpoint = load_checkpoint(tmp_path / f"{name}.pt")
-            assert checkpoint["step"] == 4 and len(checkpoint["outlier_active_since_eval"]) == 1
-            model = DiagonalGaussian((1, 6, 6))
-            torch.nn.init.normal_(model.mean)  # the checkpoint overrides it
-        history = train(
+
+    def run(model: DiagonalGaussian, name: str) -> dict:
+        return train(
             model,
             x_train,
             config,
@@ -144,6 +123,18 @@ def test_interrupted_outlier_exposure_run_resumes_to_the_same_history(tmp_path: 
             progress=False,
             outliers=exposure(margin=2.0),
         )
+
+    for name, interrupt in (("straight", None), ("resumed", config.n_steps // 2)):
+        model = DiagonalGaussian((1, 6, 6))
+        if interrupt is not None:
+            interrupt_at_update(model, 2 * interrupt, KeyboardInterrupt())  # two gradient passes per update
+            with pytest.raises(KeyboardInterrupt):
+                run(model, name)
+            checkpoint = load_checkpoint(tmp_path / f"{name}.pt")
+            assert checkpoint["step"] == 4 and len(checkpoint["outlier_active_since_eval"]) == 1
+            model = DiagonalGaussian((1, 6, 6))
+            torch.nn.init.normal_(model.mean)  # the checkpoint overrides it
+        history = run(model, name)
         history.pop("wall_time_s")
         runs[name] = (model, history)
     (straight, straight_history), (resumed, resumed_history) = runs["straight"], runs["resumed"]
