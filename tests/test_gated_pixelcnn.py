@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+from test_pixelcnn import all_images, order  # the exhaustive image grid and the sub-pixel order, shared
 from torch import nn
 
 from ood_lib.models.gated_pixelcnn import NUM_LEVELS, GatedPixelCNN
@@ -27,20 +28,6 @@ def random_weight_model(
     for parameter in model.parameters():
         nn.init.normal_(parameter, std=std)
     return model.eval()
-
-
-def all_images(image_shape: tuple[int, int, int]) -> torch.Tensor:
-    """Every uint8 image of ``image_shape`` (256^D of them; only for D <= 2)."""
-    num_dims = math.prod(image_shape)
-    values = torch.arange(NUM_LEVELS, dtype=torch.uint8)
-    grid = torch.cartesian_prod(*[values] * num_dims) if num_dims > 1 else values[:, None]
-    return grid.reshape(-1, *image_shape)
-
-
-def order(colour: int, row: int, column: int, image_shape: tuple[int, int, int]) -> int:
-    """Position of sub-pixel (colour, row, column) in the raster-then-channel order."""
-    num_colours, _, width = image_shape
-    return (row * width + column) * num_colours + colour
 
 
 @pytest.mark.parametrize(
