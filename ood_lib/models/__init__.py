@@ -5,6 +5,7 @@
 - ``pixelcnn``, ``vae``: the comparison families of chapter 04 (and the likelihood-ratio background
   models of chapter 08).
 - ``pixel_models``: per-pixel Gaussian and histogram baselines with exact likelihoods (chapter 01).
+- ``image_model``: the base class of the image density models (image shape, D, device).
 - ``bpd``: log-density to bits per dimension (chapter 01 derives it; every BPD in the book uses it).
 
 Models import only ``ood_lib.settings`` and ``ood_lib.data`` (dequantization), never training or scores.

@@ -69,6 +69,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ood_lib.models.discretized_logistic import NUM_LEVELS, discretized_logistic_log_prob, level_centres
+from ood_lib.models.image_model import ImageDensityModel
 
 
 def down_shift(x: Tensor) -> Tensor:
@@ -133,7 +134,7 @@ class GatedResidualBlock(nn.Module):
         return u, h
 
 
-class GatedPixelCNN(nn.Module):
+class GatedPixelCNN(ImageDensityModel):
     r"""Gated PixelCNN density over uint8 images of shape ``image_shape`` = (C, H, W) (module docstring).
 
     ``filters`` channels in each stack, ``blocks`` :class:`GatedResidualBlock` s, ``components``
@@ -169,16 +170,6 @@ class GatedPixelCNN(nn.Module):
             "components": self.components,
             "dropout": self.dropout,
         }
-
-    @property
-    def num_dims(self) -> int:
-        """D = C H W."""
-        return math.prod(self.image_shape)
-
-    @property
-    def device(self) -> torch.device:
-        """Device of the parameters."""
-        return self.output_conv.weight.device
 
     def network_output(self, x_uint8: Tensor) -> Tensor:
         """The output layer's values, shape (N, K (1 + 2C + C(C-1)/2), H, W); at (i, j) a function of x_{<(i, j)}."""

@@ -36,6 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ood_lib.models.image_model import ImageDensityModel
+
 NUM_LEVELS = 256
 # Sub-pixel positions whose 256 logits are formed at once by :func:`categorical_log_prob_from_features`
 # (about 1 MiB of float32 logits: they stay in cache while their logsumexp is taken).
@@ -140,7 +142,7 @@ class ResidualBlock(nn.Module):
         return h + self.conv1x1(F.relu(self.conv3x3(F.relu(h))))
 
 
-class PixelCNN(nn.Module):
+class PixelCNN(ImageDensityModel):
     r"""PixelCNN density over uint8 images of shape ``image_shape`` = (C, H, W).
 
     Network: pixels scaled to x / 255 * 2 - 1, a ``first_kernel`` x
@@ -177,16 +179,6 @@ class PixelCNN(nn.Module):
             "layers": self.layers,
             "first_kernel": self.first_kernel,
         }
-
-    @property
-    def num_dims(self) -> int:
-        """D = C H W."""
-        return math.prod(self.image_shape)
-
-    @property
-    def device(self) -> torch.device:
-        """Device of the parameters."""
-        return self.output_conv.weight.device
 
     def _features(self, x_uint8: Tensor, channels_last: bool = False) -> Tensor:
         """The input of the output layer, relu(head_conv(relu(h))), shape (N, hidden, H, W)."""

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ood_lib.models.image_model import ImageDensityModel
 from ood_lib.models.pixelcnn import categorical_log_prob_from_features
 
 NUM_LEVELS = 256
@@ -44,7 +45,7 @@ def standard_normal_log_prob(z: Tensor) -> Tensor:
     return (-0.5 * z.square() - _HALF_LOG_2PI).sum(-1)
 
 
-class VAE(nn.Module):
+class VAE(ImageDensityModel):
     r"""Convolutional VAE on uint8 images of shape ``image_shape`` = (C, H, W), H and W multiples of 4.
 
     Encoder: pixels scaled to x / 255 * 2 - 1, two stride-2 4x4 convolutions
@@ -91,16 +92,6 @@ class VAE(nn.Module):
     def config(self) -> dict:
         """JSON-serialisable constructor arguments: ``VAE(**model.config)`` rebuilds the architecture."""
         return {"image_shape": list(self.image_shape), "latent_dim": self.latent_dim, "hidden": self.hidden}
-
-    @property
-    def num_dims(self) -> int:
-        """D = C H W."""
-        return math.prod(self.image_shape)
-
-    @property
-    def device(self) -> torch.device:
-        """Device of the parameters."""
-        return self.decoder[0].weight.device
 
     def encode(self, x_uint8: Tensor) -> tuple[Tensor, Tensor]:
         """Parameters (mu, log sigma) of q(z | x), each of shape (N, latent_dim)."""

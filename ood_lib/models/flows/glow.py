@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -17,6 +16,7 @@ from ood_lib.models.flows.invconv import InvConv2d
 from ood_lib.models.flows.priors import LearnedGaussianPrior
 from ood_lib.models.flows.split import Split
 from ood_lib.models.flows.squeeze import squeeze2d, unsqueeze2d
+from ood_lib.models.image_model import ImageDensityModel
 
 COUPLINGS = {"affine": AffineCoupling, "additive": AdditiveCoupling}
 
@@ -64,7 +64,7 @@ class FlowStep(nn.Module):
         return F.conv2d(h, weight_inverse[:, :, None, None], -weight_inverse @ bias)
 
 
-class Glow(nn.Module):
+class Glow(ImageDensityModel):
     r"""Multi-scale Glow density on images x in [0, 1)^D, D = C H W.
 
     ``image_shape`` is the torch-style tuple (C, H, W); H and W must be
@@ -146,16 +146,6 @@ class Glow(nn.Module):
         if not self.input_dependent_split_prior:
             config["input_dependent_split_prior"] = False
         return config
-
-    @property
-    def num_dims(self) -> int:
-        """D = C H W."""
-        return math.prod(self.image_shape)
-
-    @property
-    def device(self) -> torch.device:
-        """Device of the parameters."""
-        return self.top_prior.mean.device
 
     def _encode(self, x: Tensor, step_log_dets: list[Tensor] | None = None) -> tuple[list[Tensor], Tensor, Tensor]:
         """Run the flow on x in [0, 1): (zs, log_det, log_pz), the last two shaped [N].
