@@ -2,8 +2,9 @@
 
 - ``flows``: Glow and its layers (ActNorm, invertible 1x1 convolutions, couplings, squeeze, split,
   learned priors): chapters 02-03 build it, chapters 04-08 score with it.
-- ``pixelcnn``, ``vae``: the comparison families of chapter 04 (and the likelihood-ratio background
-  models of chapter 08).
+- ``pixelcnn``, ``vae``: the comparison families of chapter 04 (the small PixelCNN is also chapter
+  08's local model and the base of its outlier exposure).
+- ``gated_pixelcnn``, ``discretized_logistic``: the likelihood-ratio models of chapter 08.
 - ``pixel_models``: per-pixel Gaussian and histogram baselines with exact likelihoods (chapter 01).
 - ``image_model``: the base class of the image density models (image shape, D, device).
 - ``bpd``: log-density to bits per dimension (chapter 01 derives it; every BPD in the book uses it).
