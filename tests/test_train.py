@@ -15,7 +15,8 @@ from ood_lib.settings.profiles import TrainConfig
 from ood_lib.training.engine import CheckpointMismatchError, TrainingDivergedError, learning_rate, train
 from ood_lib.training.model_files import load_checkpoint
 from ood_lib.training.perturbation import perturb_pixels
-from ood_lib.training.run_config import read_run_config, run_config
+from ood_lib.training.run_config import read_run_config, run_config, train_identity
+from ood_lib.training.schedule import make_optimizer
 from ood_lib.training.streams import batch_indices
 
 CPU = torch.device("cpu")
@@ -328,3 +329,18 @@ def test_bf16_autocast_training_reaches_the_same_bpd_within_0_01_on_a_small_glow
     assert final[True] == pytest.approx(final[False], abs=0.01)
     assert final[True] < history["eval"]["train"][0] - 0.02, "training under autocast must still make progress"
     assert run_config(model, images, config, bf16=True)["bf16"] is True
+
+
+def test_the_optimiser_and_weight_decay_come_from_the_config_and_old_identities_stay() -> None:
+    model = DiagonalGaussian((1, 6, 6))
+    default = small_config()
+    assert isinstance(make_optimizer(model, default), torch.optim.Adamax)
+    assert "optimizer" not in train_identity(default) and "weight_decay" not in train_identity(default)
+    adam = dataclasses.replace(default, optimizer="adam", weight_decay=10.0)
+    optimizer = make_optimizer(model, adam)
+    assert isinstance(optimizer, torch.optim.Adam) and optimizer.param_groups[0]["weight_decay"] == 10.0
+    assert train_identity(adam)["optimizer"] == "adam" and train_identity(adam)["weight_decay"] == 10.0
+    with pytest.raises(ValueError, match="optimizer must be one of adamax, adam"):
+        make_optimizer(model, dataclasses.replace(default, optimizer="sgd"))
+    with pytest.raises(ValueError, match="weight_decay must be a non-negative"):
+        make_optimizer(model, dataclasses.replace(default, weight_decay=-1.0))

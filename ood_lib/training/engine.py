@@ -2,7 +2,7 @@
 
 ``train`` fits any model that has ``bits_per_dim(x_uint8, generator) -> Tensor[N]``
 (dequantization inside the model) and a JSON-serialisable ``config``, by
-minimising the mean bits per dimension with Adamax (Glow's optimiser), a linear
+minimising the mean bits per dimension with Adamax (Glow's optimiser; ``TrainConfig.optimizer``), a linear
 learning-rate warmup and gradient-norm clipping.
 
 Reproducibility and resumption rest on one design choice: everything random
@@ -45,7 +45,7 @@ from ood_lib.training.model_files import load_checkpoint, save_checkpoint
 from ood_lib.training.outlier_exposure import OutlierExposure
 from ood_lib.training.perturbation import perturb_pixels
 from ood_lib.training.run_config import restore_rng_states, rng_states, run_config
-from ood_lib.training.schedule import learning_rate
+from ood_lib.training.schedule import learning_rate, make_optimizer
 from ood_lib.training.streams import batch_indices, fixed_subset, seeded_generator
 
 # Examples per forward pass during evaluation (no gradients, so larger than a training batch).
@@ -125,7 +125,7 @@ class _TrainingRun:
         model.to(self.device)
         model.train()
         # foreach: a few multi-tensor kernels per update instead of several per parameter; same results bit for bit.
-        self.optimizer = torch.optim.Adamax(model.parameters(), lr=learning_rate(0, config), foreach=True)
+        self.optimizer = make_optimizer(model, config)
         self.this_run = run_config(model, x_train, config, eval_sets, perturbation_rate, outliers, bf16)
         if bf16 and self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True

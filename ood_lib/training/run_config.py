@@ -24,6 +24,7 @@ def data_fingerprint(x_uint8: torch.Tensor) -> dict:
 
 # TrainConfig fields that choose how a run computes, not what: left out of every identity (checkpoints, the zoo).
 RUNTIME_FIELDS = ("compile",)
+DEFAULT_ONLY_WHEN_SET = {"optimizer": "adamax", "weight_decay": 0.0}
 
 
 def train_identity(config: TrainConfig) -> dict:
@@ -32,7 +33,11 @@ def train_identity(config: TrainConfig) -> dict:
     So switching ``compile`` neither makes a cached model stale nor refuses a checkpoint (a run
     may resume in the other mode; it is then equal to float tolerance, not bit for bit).
     """
-    return {key: value for key, value in dataclasses.asdict(config).items() if key not in RUNTIME_FIELDS}
+    identity = {key: value for key, value in dataclasses.asdict(config).items() if key not in RUNTIME_FIELDS}
+    for key, default in DEFAULT_ONLY_WHEN_SET.items():  # fields added later: absent at their default, so
+        if identity[key] == default:  # every model trained before them keeps its identity
+            del identity[key]
+    return identity
 
 
 def run_config(

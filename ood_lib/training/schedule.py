@@ -1,8 +1,24 @@
-"""The learning-rate schedule of the training engine (``ood_lib.training.engine``, which also exports it)."""
+"""The optimiser and learning-rate schedule of the training engine (``ood_lib.training.engine`` exports both)."""
 
 from __future__ import annotations
 
+import torch
+from torch import nn
+
 from ood_lib.settings.profiles import TrainConfig
+
+OPTIMIZERS = {"adamax": torch.optim.Adamax, "adam": torch.optim.Adam}
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """``config.optimizer`` (multi-tensor) over the parameters at update 0's rate, with ``config.weight_decay``."""
+    if config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"TrainConfig.optimizer must be one of {', '.join(OPTIMIZERS)}, got {config.optimizer!r}.")
+    if not config.weight_decay >= 0.0:
+        raise ValueError(f"TrainConfig.weight_decay must be a non-negative number, got {config.weight_decay}.")
+    return OPTIMIZERS[config.optimizer](
+        model.parameters(), lr=learning_rate(0, config), weight_decay=config.weight_decay, foreach=True
+    )
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
