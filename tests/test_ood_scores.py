@@ -8,9 +8,10 @@ import pytest
 from ood_lib.ood import scores
 from ood_lib.ood.complexity import complexity_scores, png_code_lengths
 from ood_lib.ood.ensembles import ensemble_mean, member_offsets, waic, waic_centred
+from ood_lib.ood.intervals import bootstrap_mean
 from ood_lib.ood.likelihood_ratio import likelihood_ratio
 from ood_lib.ood.metrics import ood_metrics, roc_points
-from ood_lib.ood.typicality import TypicalityTest, batch_means
+from ood_lib.ood.typicality import TypicalityTest, batch_means, bootstrap_batch_detection
 
 RNG = np.random.default_rng(0)
 
@@ -130,3 +131,19 @@ def test_centred_waic_ignores_constant_member_offsets_and_equals_waic_without_th
     assert (waic(shifted) < centred).all()
     with pytest.raises(ValueError, match="one offset per member"):
         waic_centred(shifted, np.zeros((2, 1)))
+
+
+def test_batch_detection_intervals_resample_images_and_separate_only_what_differs() -> None:
+    rng = np.random.default_rng(0)
+    reference, validation = rng.normal(0.0, 1.0, 2000), rng.normal(0.0, 1.0, 2000)
+    test = TypicalityTest.fit(reference, validation, batch_size=25, seed=0)
+    inliers, shifted, same = rng.normal(0.0, 1.0, 300), rng.normal(1.0, 1.0, 300), rng.normal(0.0, 1.0, 300)
+    auroc, rejected = bootstrap_batch_detection(test, inliers, shifted, n_batches=400, n_resamples=100)
+    assert auroc.low > 0.99 and rejected.low > 0.9, (auroc, rejected)
+    auroc, rejected = bootstrap_batch_detection(test, inliers, same, n_batches=400, n_resamples=100)
+    assert auroc.low < 0.5 < auroc.high and rejected.high < 0.2, (auroc, rejected)
+    # resampling the images widens the interval beyond what 400 batches of fixed images would give
+    nearby = rng.normal(0.3, 1.0, 300)  # a share of batches in between is rejected
+    naive = bootstrap_mean(test.rejects(batch_means(nearby, 25, 400, seed=1)).astype(float))
+    _, wide = bootstrap_batch_detection(test, inliers, nearby, n_batches=400, n_resamples=100)
+    assert wide.high - wide.low > naive.high - naive.low, (wide, naive)

@@ -11,6 +11,8 @@ with :math:`\epsilon_M^\alpha` the :math:`\alpha`-quantile of the same distance 
 size M drawn (bootstrap) from held-out training data. A batch of inputs that are *too likely*
 (MNIST under a FashionMNIST model) is rejected as readily as one that is too unlikely. The
 test's score for a batch is :math:`-|\bar\ell_M - \hat H|` (higher = more typical).
+:func:`bootstrap_batch_detection` gives the test's batch AUROC and rejection share with intervals
+that resample the images, not the batches built from them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from ood_lib.ood.intervals import Interval
 
 
 def batch_means(log_likelihoods: np.ndarray, batch_size: int, n_batches: int, seed: int = 0) -> np.ndarray:
@@ -61,3 +66,50 @@ class TypicalityTest:
     def rejects(self, batch_mean_log_likelihoods: np.ndarray) -> np.ndarray:
         """True for each batch whose distance from the reference exceeds the threshold."""
         return -self.scores(batch_mean_log_likelihoods) > self.threshold
+
+
+def _batch_means_with_replacement(
+    values: np.ndarray, batch_size: int, n_batches: int, rng: np.random.Generator
+) -> np.ndarray:
+    return values[rng.integers(0, len(values), (n_batches, batch_size))].mean(axis=1)
+
+
+def bootstrap_batch_detection(
+    test: TypicalityTest,
+    in_log_likelihoods: np.ndarray,
+    out_log_likelihoods: np.ndarray,
+    n_batches: int = 1000,
+    n_resamples: int = 200,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[Interval, Interval]:
+    """(AUROC of ``test`` on batches of in- vs OOD images, share of OOD batches it rejects), each with an interval.
+
+    The batches are drawn from the images (M each, with replacement), and the interval resamples
+    the *images* of both sets before drawing batches from them: batches built from the same images
+    are not independent, so resampling the batches alone would give too narrow an interval.
+    """
+    rng = np.random.default_rng(seed)
+    in_values = np.asarray(in_log_likelihoods, dtype=np.float64)
+    out_values = np.asarray(out_log_likelihoods, dtype=np.float64)
+    labels = np.concatenate([np.ones(n_batches), np.zeros(n_batches)])
+
+    def statistics(inliers: np.ndarray, outliers: np.ndarray) -> tuple[float, float]:
+        in_means = _batch_means_with_replacement(inliers, test.batch_size, n_batches, rng)
+        out_means = _batch_means_with_replacement(outliers, test.batch_size, n_batches, rng)
+        auroc = roc_auc_score(labels, np.concatenate([test.scores(in_means), test.scores(out_means)]))
+        return float(auroc), float(test.rejects(out_means).mean())
+
+    estimates = statistics(in_values, out_values)
+    resampled = np.array(
+        [
+            statistics(
+                in_values[rng.integers(0, len(in_values), len(in_values))],
+                out_values[rng.integers(0, len(out_values), len(out_values))],
+            )
+            for _ in range(n_resamples)
+        ]
+    )
+    tail = 100.0 * (1.0 - level) / 2.0
+    bounds = np.percentile(resampled, [tail, 100.0 - tail], axis=0)
+    return tuple(Interval(estimates[k], float(bounds[0, k]), float(bounds[1, k])) for k in range(2))
