@@ -283,13 +283,14 @@ for (model_name, label), value in flip_by_group.items():
 # phenomenon, now as a detector's failure, and not a property of one seed (0.087 to 0.090 over the
 # three Glows). Constant images split the families, as in chapter 04: the Glow rates them likely
 # (0.345), both PixelCNNs do not (0.992 and 0.947), so the small PixelCNN's verdict on constants is
-# shared by the gated one and is not a quirk of that one small model. (By issue 26's criterion the
+# shared by the gated one and is not a quirk of that one small model. (By the criterion "the better
+# model at a comparable budget" the
 # gated model could replace the small one in chapter 04's Figure 3: it is the better density model,
 # 3.339 against 3.634 BPD, at a comparable budget, 25,600 against 38,400 training images drawn, at
-# about twice the CPU per scored image, printed above. Chapter 04 keeps the small one for now: on
+# about 1.5 times the CPU per scored image in this run, printed above. Chapter 04 keeps the small one for now: on
 # this pair both give the same verdict, 0.046 against 0.047, so the swap would change chapter 04's
 # outputs but not its finding.) Noise is easy for every
-# model; the v-flips sit barely above chance. The h-flips sit at chance overall, and by group
+# model; the v-flips sit barely above chance for the Glow and at chance for the two PixelCNNs. The h-flips sit at chance overall, and by group
 # (printed). Footwear is right-heavy in 0.959 of the images, the other classes in 0.662 (so they
 # are not mirror-symmetric either, only less one-sided): a flipped shoe faces the way few
 # FashionMNIST shoes do (by this ink proxy), yet the Glow rates footwear flips at 0.541
@@ -381,7 +382,8 @@ print(
 # rejection rates at the test's own threshold say what it would decide: every MNIST batch of 25, but only a share of 0.237 of the
 # constant batches, although they rank well (0.978). Its limits: it needs a batch from one source, and it
 # sees only the mean, so the flipped images, whose mean BPD differs little (printed at the top),
-# stay hard even in batches of 25.
+# stay hard even in batches of 25. (The batch intervals are percentile intervals over image
+# resamples; near an AUROC of 1 or a share of 0 they sit lopsided around the estimate.)
 #
 # ## 3. Ensembles and WAIC
 #
@@ -680,7 +682,8 @@ plots.show(fig)
 # else. A model that can *only* know local statistics does that job without a perturbation rate:
 # the small PixelCNN of chapter 04, a masked 7×7 layer and four masked 3×3 residual blocks, trained
 # on clean FashionMNIST; each of its conditionals sees only a window of earlier pixels (measured in
-# the next cell, with a blind spot). It is "local" only relative to the gated model, and the next
+# the next cell, with a blind spot: a pixel counts when changing it moves the conditional by more
+# than 1e-6 nats). It is "local" only relative to the gated model, and the next
 # cell measures how much: at 28×28 the gated model's five blocks do not reach every earlier pixel
 # either (about 13 rows above against 7), so the contrast is a narrower against a wider window, not
 # local against global. It also differs from the gated model in output layer (a 256-way softmax)
@@ -790,7 +793,7 @@ sanity_check(
 
 # %% [markdown]
 # Input complexity is the best single-image score on MNIST: 0.991 [0.986, 0.996] with the Glow
-# (FPR95 0.002), the same for all three seeds, and 0.972 with the gated PixelCNN; it keeps noise
+# (FPR95 0.002; its AUROC the same for all three seeds), and 0.972 with the gated PixelCNN; it keeps noise
 # and constants (0.999 to 1.000 with the Glow). In the other direction of the pair it is the
 # weakest of the one-model scores on this pair (below, "The other direction").
 #
@@ -1327,7 +1330,8 @@ finding(
 #
 # What each score needs, what it costs (the training images its models' updates drew, a
 # machine-independent measure of the training budget, since the recorded training times come from
-# different machines, loads and thread counts; this run's scoring CPU milliseconds per image), its
+# different machines, loads and thread counts; the outlier-exposure fine-tune also draws as many
+# outlier images as inliers; this run's scoring CPU milliseconds per image), its
 # result on the hard pair with its interval, and how it fails.
 
 # %%
