@@ -25,6 +25,7 @@ scikit-learn's ``roc_curve`` and ``average_precision_score`` values).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,7 +64,8 @@ def _two_set_counts(first_size: int, second_size: int, n_resamples: int, seed: i
     return _resample_counts(first_size, n_resamples, rng), _resample_counts(second_size, n_resamples, rng)
 
 
-def _interval(estimate: float, resampled: np.ndarray, level: float) -> Interval:
+def percentile_interval(estimate: float, resampled: np.ndarray, level: float) -> Interval:
+    """``estimate`` with the (1 - level)/2 and (1 + level)/2 percentiles of its ``resampled`` values."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must lie in (0, 1), got {level}")
     tail = 100.0 * (1.0 - level) / 2.0
@@ -82,7 +84,7 @@ def bootstrap_mean(values: np.ndarray, n_resamples: int = RESAMPLES, level: floa
     """Interval of the mean of ``values`` (one per image). Paired differences: pass ``a - b``."""
     values = _finite(values, "values")
     counts = _resample_counts(len(values), n_resamples, np.random.default_rng(seed))
-    return _interval(values.mean(), counts @ values / len(values), level)
+    return percentile_interval(values.mean(), counts @ values / len(values), level)
 
 
 def bootstrap_mean_difference(
@@ -92,7 +94,7 @@ def bootstrap_mean_difference(
     first, second = _finite(first, "first"), _finite(second, "second")
     first_counts, second_counts = _two_set_counts(len(first), len(second), n_resamples, seed)
     resampled = first_counts @ first / len(first) - second_counts @ second / len(second)
-    return _interval(first.mean() - second.mean(), resampled, level)
+    return percentile_interval(first.mean() - second.mean(), resampled, level)
 
 
 def weighted_auroc(
@@ -112,15 +114,27 @@ def _auroc(in_scores: np.ndarray, out_scores: np.ndarray) -> float:
     return float(weighted_auroc(in_scores, out_scores, np.ones((1, len(in_scores))), np.ones((1, len(out_scores))))[0])
 
 
-def _auroc_resamples(
-    in_scores: np.ndarray, out_scores: np.ndarray, in_counts: np.ndarray, out_counts: np.ndarray, chunk: int = 100
+def _resampled(
+    metric: Callable[..., np.ndarray],
+    in_scores: np.ndarray,
+    out_scores: np.ndarray,
+    in_counts: np.ndarray,
+    out_counts: np.ndarray,
+    chunk: int = 100,
 ) -> np.ndarray:
+    """``metric`` (a ``weighted_*`` function) for every row of counts, ``chunk`` rows at a time (memory)."""
     return np.concatenate(
         [
-            weighted_auroc(in_scores, out_scores, in_counts[start : start + chunk], out_counts[start : start + chunk])
+            metric(in_scores, out_scores, in_counts[start : start + chunk], out_counts[start : start + chunk])
             for start in range(0, len(in_counts), chunk)
         ]
     )
+
+
+def _auroc_resamples(
+    in_scores: np.ndarray, out_scores: np.ndarray, in_counts: np.ndarray, out_counts: np.ndarray
+) -> np.ndarray:
+    return _resampled(weighted_auroc, in_scores, out_scores, in_counts, out_counts)
 
 
 def bootstrap_auroc(
@@ -129,7 +143,7 @@ def bootstrap_auroc(
     """Interval of the AUROC of one score, the in-distribution and OOD images resampled separately."""
     in_scores, out_scores = _finite(in_scores, "in_scores"), _finite(out_scores, "out_scores")
     in_counts, out_counts = _two_set_counts(len(in_scores), len(out_scores), n_resamples, seed)
-    return _interval(
+    return percentile_interval(
         _auroc(in_scores, out_scores), _auroc_resamples(in_scores, out_scores, in_counts, out_counts), level
     )
 
@@ -153,7 +167,7 @@ def bootstrap_auroc_difference(
     resampled = _auroc_resamples(in_first, out_first, in_counts, out_counts) - _auroc_resamples(
         in_second, out_second, in_counts, out_counts
     )
-    return _interval(estimate, resampled, level)
+    return percentile_interval(estimate, resampled, level)
 
 
 def weighted_fpr_at_tpr(
@@ -211,11 +225,6 @@ def bootstrap_ood_metrics(
     ones_in, ones_out = np.ones((1, len(in_scores))), np.ones((1, len(out_scores)))
     intervals = []
     for metric in (weighted_auroc, weighted_aupr_in, weighted_fpr_at_tpr):
-        resampled = np.concatenate(
-            [
-                metric(in_scores, out_scores, in_counts[start : start + chunk], out_counts[start : start + chunk])
-                for start in range(0, n_resamples, chunk)
-            ]
-        )
-        intervals.append(_interval(metric(in_scores, out_scores, ones_in, ones_out)[0], resampled, level))
+        resampled = _resampled(metric, in_scores, out_scores, in_counts, out_counts, chunk)
+        intervals.append(percentile_interval(metric(in_scores, out_scores, ones_in, ones_out)[0], resampled, level))
     return OODMetricIntervals(*intervals)

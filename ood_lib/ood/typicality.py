@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from ood_lib.ood.intervals import Interval
+from ood_lib.ood.intervals import Interval, percentile_interval
 
 
 def batch_means(log_likelihoods: np.ndarray, batch_size: int, n_batches: int, seed: int = 0) -> np.ndarray:
@@ -110,6 +110,4 @@ def bootstrap_batch_detection(
             for _ in range(n_resamples)
         ]
     )
-    tail = 100.0 * (1.0 - level) / 2.0
-    bounds = np.percentile(resampled, [tail, 100.0 - tail], axis=0)
-    return tuple(Interval(estimates[k], float(bounds[0, k]), float(bounds[1, k])) for k in range(2))
+    return tuple(percentile_interval(estimates[k], resampled[:, k], level) for k in range(2))
