@@ -28,9 +28,9 @@ import torch.distributed as dist
 from ood_lib.models.flows import Glow
 from ood_lib.settings.profiles import PROFILES, TrainConfig
 from ood_lib.training import compiled_step
-from ood_lib.training import engine as engine
 from ood_lib.training.compiled_step import CompiledLoss
 from ood_lib.training.engine import train
+from ood_lib.training.evaluation import describe_device
 
 FULL = PROFILES["full"]
 
@@ -133,7 +133,7 @@ def throughput(args: argparse.Namespace) -> list[str]:
         args,
         f"Glow {size['shape'][1]}x{size['shape'][2]}x{size['shape'][0]} L{glow['levels']} K{glow['steps']} "
         f"h{glow['hidden']}, batch {size['batch']}, {args.seconds:g} s timed per mode after {size['warmup_steps']} "
-        f"warm-up updates (the compiled mode's compilation among them), on {engine.describe_device(device)}:",
+        f"warm-up updates (the compiled mode's compilation among them), on {describe_device(device)}:",
         "",
         "| mode | images/s | timed steps | warm-up updates' time (s) | last loss (BPD) |",
         "|---|---|---|---|---|",
@@ -246,7 +246,7 @@ def data_parallel(args: argparse.Namespace) -> list[str]:
     loss = history["train_loss"]
     finite = all(math.isfinite(value) for value in loss)
     return [
-        f"torchrun, {world_size} process(es), {backend} on {engine.describe_device(device)}: Glow "
+        f"torchrun, {world_size} process(es), {backend} on {describe_device(device)}: Glow "
         f"{size['shape'][1]}x{size['shape'][2]}x{size['shape'][0]} L{glow['levels']} K{glow['steps']} "
         f"h{glow['hidden']}, global batch {config.batch_size}, {n_steps} updates of `ood_lib.training.engine.train` in "
         f"{elapsed:.1f} s including start-up and evaluation ({n_steps * config.batch_size / elapsed:.1f} images/s), "

@@ -40,7 +40,8 @@ from ood_lib.models.flows import COUPLINGS, Glow
 from ood_lib.ood import scores
 from ood_lib.settings.profiles import TrainConfig
 from ood_lib.training.compiled_step import CompiledLoss
-from ood_lib.training.engine import learning_rate, mean_bits_per_dim
+from ood_lib.training.evaluation import mean_bits_per_dim
+from ood_lib.training.schedule import learning_rate
 from ood_lib.training.streams import batch_indices
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax}

@@ -572,24 +572,30 @@ finding(
     "grayed CIFAR-10: every candidate's validation AUROC below 0.5",
     bool(max(validation["grayed CIFAR-10"].values()) < 0.5),
 )
-finding("the two rules pick the same mu here (noise by its tie-break)", bool(chosen_on_noise == chosen_on_cifar))
+finding("the two rules pick different mu here (noise by its tie-break)", bool(chosen_on_noise != chosen_on_cifar))
 finding(
-    "the MNIST AUROC depends on mu: the lowest rate's estimate above the highest rate's by more than 0.05",
-    bool(mnist_auroc[min(backgrounds)].estimate - mnist_auroc[max(backgrounds)].estimate > 0.05),
+    "grayed CIFAR-10 picks the candidate lowest on MNIST",
+    bool(chosen_on_cifar == min(mnist_auroc, key=lambda rate: mnist_auroc[rate].estimate)),
 )
+finding(
+    "the three candidates' MNIST AUROCs lie within 0.05 of each other",
+    bool(np.ptp([value.estimate for value in mnist_auroc.values()]) < 0.05),
+)
+finding("the two choices differ on MNIST by less than 0.06 (upper end of the paired interval)", bool(swap.high < 0.06))
 
 # %% [markdown]
-# **Answer.** Here the choice does not change, but for no good reason. Uniform noise is so easy that
-# the likelihood ratio detects it perfectly for every candidate (validation AUROCs printed, all tied
-# at the maximum), so "choosing on noise" is the tie-break: the first $\mu$ of the grid. The grayed
-# CIFAR-10 images pick the same $\mu$ (printed), but from AUROCs that are all far below 0.5 (the ratio
-# rates grayed CIFAR-10 as more FashionMNIST-like than held-out FashionMNIST) and that differ by much
-# less than 100 + 100 images can resolve. The MNIST AUROC itself does depend on $\mu$ (printed per
-# candidate: the lowest rate is the best, as in the chapter's sensitivity figure, where 1000 + 1000
-# images separate the extremes); the paired difference of the two choices is zero only because they
-# are the same model. The lesson is about the procedure: a validation OOD set must be hard enough to
-# separate the candidates, and noise is not; had the grid been listed from 0.3 down, the tie-break
-# would have picked the worst $\mu$ on MNIST without any warning.
+# **Answer.** Here the choice changes, and neither rule chooses for a good reason. Uniform noise is so
+# easy that the likelihood ratio detects it perfectly for every candidate (validation AUROCs printed,
+# all tied at the maximum), so "choosing on noise" is the tie-break: the first $\mu$ of the grid, 0.1.
+# The grayed CIFAR-10 images pick $\mu = 0.3$ (printed), from AUROCs that are all far below 0.5 (the
+# ratio rates grayed CIFAR-10 as more FashionMNIST-like than held-out FashionMNIST), and that is the
+# candidate lowest on MNIST. On MNIST the two choices differ little: 0.027 [0.000, 0.055], paired over
+# the same 150 + 150 images, and the three candidates' MNIST AUROCs lie within 0.05 of each other
+# (printed; the chapter's sensitivity figure shows the same on 1000 + 1000 images). So on these
+# models the choice of $\mu$ costs little either way; the lesson is about the procedure. A validation
+# OOD set must be hard enough to separate the candidates, and noise is not (had the grid been listed
+# from 0.3 down, the tie-break would have picked the other end, without any warning); one that ranks
+# backwards, as grayed CIFAR-10 does here, steers the choice the wrong way.
 
 # %% [markdown]
 # ## Exercise 4: a second compressor for the input-complexity score

@@ -13,6 +13,7 @@ from torch import nn
 from ood_lib.models.flows import Glow
 from ood_lib.settings.profiles import TrainConfig
 from ood_lib.training.engine import CheckpointMismatchError, TrainingDivergedError, learning_rate, train
+from ood_lib.training.evaluation import PER_IMAGE_KEY
 from ood_lib.training.model_files import load_checkpoint
 from ood_lib.training.perturbation import perturb_pixels
 from ood_lib.training.run_config import read_run_config, run_config, train_identity
@@ -344,3 +345,38 @@ def test_the_optimiser_and_weight_decay_come_from_the_config_and_old_identities_
         make_optimizer(model, dataclasses.replace(default, optimizer="sgd"))
     with pytest.raises(ValueError, match="weight_decay must be a non-negative"):
         make_optimizer(model, dataclasses.replace(default, weight_decay=-1.0))
+
+
+def test_per_image_evaluation_pairs_the_same_images_under_the_same_noise_in_two_runs(tmp_path: Path) -> None:
+    """``per_image_eval``: per-image BPDs whose means are the recorded means; two runs with one seed (a
+    likelihood ratio's two models) evaluate the same images under the same noise, so their lists pair up."""
+    x_train = structured_images(128, seed=3)
+    eval_sets = {"test": structured_images(100, seed=4), "ood": torch.full((30, 1, 6, 6), 128, dtype=torch.uint8)}
+    config = small_config(n_steps=8, eval_every=4, n_eval=40, per_image_eval=True)
+    history = train(DiagonalGaussian((1, 6, 6)), x_train, config, tmp_path / "a.pt", eval_sets, CPU, False)
+    per_image = history[PER_IMAGE_KEY]
+    assert set(per_image) == {"train", "test", "ood"}
+    for name, lists in per_image.items():
+        assert [len(values) for values in lists] == [30 if name == "ood" else 40] * 3
+        for values, mean in zip(lists, history["eval"][name], strict=True):
+            assert abs(sum(values) / len(values) - mean) < 1e-4  # rounded to PER_IMAGE_DECIMALS
+
+    # A second run with the same seed that stops at update 0 (as a background model would start): its first
+    # evaluation repeats the first run's image for image, so the images and their noise are the same ones.
+    other = train(
+        DiagonalGaussian((1, 6, 6)),
+        x_train,
+        dataclasses.replace(config, n_steps=0),
+        tmp_path / "b.pt",
+        eval_sets,
+        CPU,
+        False,
+    )
+    assert [lists[0] for lists in other[PER_IMAGE_KEY].values()] == [lists[0] for lists in per_image.values()]
+    assert len(set(per_image["ood"][0])) > 1, "identical constant images differ by their (fixed) noise alone"
+
+    plain = train(
+        DiagonalGaussian((1, 6, 6)), x_train, small_config(n_steps=4), tmp_path / "c.pt", eval_sets, CPU, False
+    )
+    assert PER_IMAGE_KEY not in plain and "per_image_eval" not in train_identity(small_config())
+    assert train_identity(config)["per_image_eval"] is True

@@ -46,25 +46,30 @@ class TrainConfig:
     n_eval: int  # examples per data set in the periodic evaluation
     seed: int = 0
     decay_fraction: float = 0.0  # the learning rate falls linearly to 0 over this last fraction of n_steps
-    optimizer: str = "adamax"  # "adamax" (Glow's, every quick model) or "adam" (Ren et al.'s, the full gated PixelCNN)
+    optimizer: str = "adamax"  # "adamax" (Glow's, the engine's default) or "adam" (Ren et al.'s, the gated PixelCNNs)
     weight_decay: float = 0.0  # L2 coefficient passed to the optimiser (Ren et al.'s background option; 0 = none)
+    # Keep every evaluation's per-image BPDs in the history (``evaluation.PER_IMAGE_KEY``): AUROCs per update.
+    per_image_eval: bool = False
     # torch.compile the training loss (``ood_lib.training.engine``): True/False, or None = $OOD_COMPILE (default off).
     # How a run computes, not what it computes: never part of a model's or checkpoint's identity.
     compile: bool | None = None
 
 
 def _gated_train(
-    n_steps: int, lr: float, warmup: int, every: int, n_eval: int, n_train: int | None = None, optimizer: str = "adamax"
+    n_steps: int, lr: float, warmup: int, every: int, n_eval: int, n_train: int | None = None
 ) -> TrainConfig:
-    """A gated PixelCNN budget: batch 32 as Ren et al. 2019, gradient clip 50, eval = checkpoint interval.
+    """A gated PixelCNN budget: Adam and batch 32 as Ren et al. 2019, gradient clip 50, eval = checkpoint interval.
 
-    ``optimizer``: the engine's default is Adamax (the committed ``quick`` models); ``full`` uses Adam as
-    Ren et al. (and ``benchmarks/lr_feasibility.py``) do.
+    Every evaluation keeps its per-image BPDs (``per_image_eval``): a foreground and a background run
+    evaluate the same images under the same seed, so chapter 08 computes the likelihood ratio's AUROC
+    at every evaluated update from the two histories.
 
     ``n_train`` training images (``data.subset_indices``); the rest of the training split
     (``data.held_out_indices``) is the validation split, as Ren et al.'s 48,000 / 12,000 for FashionMNIST.
     """
-    return TrainConfig(n_steps, 32, lr, warmup, 50.0, every, every, n_train, n_eval, optimizer=optimizer)
+    return TrainConfig(
+        n_steps, 32, lr, warmup, 50.0, every, every, n_train, n_eval, optimizer="adam", per_image_eval=True
+    )
 
 
 @dataclass(frozen=True)
@@ -334,7 +339,7 @@ PROFILES: dict[str, Profile] = {
         background_rates=(0.1, 0.2, 0.3),
         # Ren et al. 2019's public code (their PixelCNN++ repeats the 5 blocks at three resolutions).
         gated_pixelcnn={"filters": 32, "blocks": 5, "components": 1},
-        gated_pixelcnn_train=_gated_train(50000, 1e-4, 0, 1000, 10000, 48_000, optimizer="adam"),
+        gated_pixelcnn_train=_gated_train(50000, 1e-4, 0, 1000, 10000, 48_000),
         outlier_exposure_train=TrainConfig(
             n_steps=3000,
             batch_size=64,

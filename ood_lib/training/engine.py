@@ -41,49 +41,19 @@ from ood_lib.training import streams
 from ood_lib.training.compiled_step import CompiledLoss, compile_enabled
 from ood_lib.training.distributed import BitsPerDim, distributed_rank_and_size, mean_over_ranks
 from ood_lib.training.errors import CheckpointMismatchError, TrainingDivergedError
+from ood_lib.training.evaluation import (
+    ACTIVE_FRACTION_KEY,
+    TRAIN_EVAL_KEY,
+    append_evaluation,
+    describe_device,
+    empty_history,
+)
 from ood_lib.training.model_files import load_checkpoint, save_checkpoint
 from ood_lib.training.outlier_exposure import OutlierExposure
 from ood_lib.training.perturbation import perturb_pixels
 from ood_lib.training.run_config import restore_rng_states, rng_states, run_config
 from ood_lib.training.schedule import learning_rate, make_optimizer
 from ood_lib.training.streams import batch_indices, fixed_subset, seeded_generator
-
-# Examples per forward pass during evaluation (no gradients, so larger than a training batch).
-EVAL_BATCH_SIZE = 256
-
-# The history key under which the fixed subset of the training data is evaluated.
-TRAIN_EVAL_KEY = "train"
-
-# The history key of outlier-exposure runs: the share of active hinge pairs since the previous entry.
-ACTIVE_FRACTION_KEY = "outlier_active_fraction"
-
-
-@torch.no_grad()
-def mean_bits_per_dim(model: nn.Module, x_uint8: torch.Tensor, device: torch.device, seed: int) -> float:
-    """Mean BPD of ``model`` on ``x_uint8`` in eval mode, with dequantization noise fixed by ``seed``."""
-    was_training = model.training
-    model.eval()
-    generator = seeded_generator(device, seed, streams.EVAL_NOISE_STREAM)
-    total = 0.0
-    for start in range(0, len(x_uint8), EVAL_BATCH_SIZE):
-        batch = x_uint8[start : start + EVAL_BATCH_SIZE].to(device)
-        total += model.bits_per_dim(batch, generator=generator).double().sum().item()
-    model.train(was_training)
-    return total / len(x_uint8)
-
-
-def describe_device(device: torch.device) -> str:
-    """E.g. ``"cpu (2 threads)"`` or ``"cuda (NVIDIA H100 80GB HBM3)"``: where a run trained."""
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    return f"{device.type} ({torch.get_num_threads()} threads)"
-
-
-def _empty_history(eval_names: list[str], with_outliers: bool) -> dict:
-    history = {"step": [], "train_loss": [], "lr": [], "eval": {name: [] for name in eval_names}, "wall_time_s": 0.0}
-    if with_outliers:
-        history[ACTIVE_FRACTION_KEY] = []
-    return history
 
 
 class _TrainingRun:
@@ -138,7 +108,10 @@ class _TrainingRun:
         """Step, history and RNG states: a matching checkpoint's, else those of a fresh run."""
         if not self.checkpoint_path.exists():
             torch.manual_seed(self.config.seed)
-            self.step, self.history = 0, _empty_history(list(self.eval_subsets), self.outliers is not None)
+            self.step, self.history = (
+                0,
+                empty_history(list(self.eval_subsets), self.outliers is not None, self.config.per_image_eval),
+            )
             self.losses_since_eval, self.active_since_eval = [], []
             self.last_checkpoint_step: int | None = None
             return
@@ -245,8 +218,7 @@ class _TrainingRun:
         if self.outliers is not None:
             history[ACTIVE_FRACTION_KEY].append(active_fraction)
         history["lr"].append(learning_rate(self.step, config))
-        for name, subset in self.eval_subsets.items():
-            history["eval"][name].append(mean_bits_per_dim(self.model, subset, self.device, config.seed))
+        append_evaluation(history, self.model, self.eval_subsets, self.device, config.seed)
 
     def _checkpoint(self) -> None:
         """Write everything a resumed run needs to ``checkpoint_path``, atomically (rank 0)."""
@@ -371,7 +343,9 @@ def train(
     ``outlier_active_fraction``, the share of active hinge pairs (pairs whose
     ``margin + b_in - b_out > 0``, ``OutlierExposure.active_fraction``) averaged over the
     updates since the previous entry (at step 0: the first inlier and outlier batches under the
-    initial model); without outliers there is no such key. ``wall_time_s``
+    initial model); without outliers there is no such key. With ``config.per_image_eval``,
+    ``eval_per_image[name]`` holds each evaluation's per-image BPDs of the same fixed examples
+    (``ood_lib.training.evaluation``); else there is no such key. ``wall_time_s``
     is the training time summed over resumed sessions; ``device`` says where the
     last session ran (``describe_device``).
 

@@ -24,7 +24,7 @@ def data_fingerprint(x_uint8: torch.Tensor) -> dict:
 
 # TrainConfig fields that choose how a run computes, not what: left out of every identity (checkpoints, the zoo).
 RUNTIME_FIELDS = ("compile",)
-DEFAULT_ONLY_WHEN_SET = {"optimizer": "adamax", "weight_decay": 0.0}
+DEFAULT_ONLY_WHEN_SET = {"optimizer": "adamax", "weight_decay": 0.0, "per_image_eval": False}
 
 
 def train_identity(config: TrainConfig) -> dict:
