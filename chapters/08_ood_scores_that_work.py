@@ -50,6 +50,7 @@ import torch
 
 from ood_lib import data
 from ood_lib.analysis import stats
+from ood_lib.analysis.receptive_field import receptive_field
 from ood_lib.book import plots
 from ood_lib.book.chapter import chapter_footer, chapter_header
 from ood_lib.book.findings import finding, sanity_check
@@ -721,7 +722,7 @@ plots.show(fig)
 # the small PixelCNN of chapter 04, a masked 7×7 layer and four masked 3×3 residual blocks, trained
 # on clean FashionMNIST; each of its conditionals sees only a window of earlier pixels (measured in
 # the next cell, with a blind spot: a pixel counts when changing it moves the conditional by more
-# than 1e-6 nats). It is "local" only relative to the gated model, and the next
+# than 1e-6 nats, computed in float64). It is "local" only relative to the gated model, and the next
 # cell measures how much: at 28×28 the gated model's five blocks do not reach every earlier pixel
 # either (about 13 rows above against 7), so the contrast is a narrower against a wider window, not
 # local against global. It also differs from the gated model in output layer (a 256-way softmax)
@@ -733,25 +734,10 @@ plots.show(fig)
 
 
 # %%
-def receptive_field(model: torch.nn.Module, probe: torch.Tensor) -> list[tuple[int, int]]:
-    """(rows above, columns right) of the earlier pixels whose change moves the conditional at pixel (14, 14)."""
-    centre_term = model.log_prob_per_subpixel(probe)[0, 0, 14, 14].item()
-    seen = []
-    for rows_above in range(15):
-        for columns_right in range(-14, 14):
-            row, column = 14 - rows_above, 14 + columns_right
-            if not (0 <= row < 28 and 0 <= column < 28) or (rows_above == 0 and columns_right >= 0):
-                continue
-            changed = probe.clone()
-            changed[0, 0, row, column] = (int(changed[0, 0, row, column]) + 128) % 256
-            if abs(model.log_prob_per_subpixel(changed)[0, 0, 14, 14].item() - centre_term) > 1e-6:
-                seen.append((rows_above, columns_right))
-    return seen
-
-
-fields = {"small PixelCNN": receptive_field(pixelcnn.model, fashion_test[:1])}
-with torch.no_grad():
-    fields["gated PixelCNN"] = receptive_field(gated.model, fashion_test[:1])
+fields = {  # ood_lib.analysis.receptive_field: earlier pixels moving the conditional by > 1e-6 nats (in float64)
+    label: receptive_field(model, fashion_test[:1], row=14, column=14)
+    for label, model in (("small PixelCNN", pixelcnn.model), ("gated PixelCNN", gated.model))
+}
 for label, seen in fields.items():
     print(
         f"the {label}'s conditional at pixel (14, 14) depends on {len(seen)} of the {14 * 28 + 14} earlier "

@@ -6,6 +6,7 @@
 - ``second_order``: gradients, Hessian diagonals and the second-order prediction of a BPD gap (chapter 06).
 - ``cv_glow_closed_form``: the paper's closed-form curvature of a constant-volume Glow (chapters 06-07).
 - ``frozen_activations``: activations frozen or replaced for the second-order checks (chapter 06).
+- ``receptive_field``: which earlier pixels an autoregressive model's conditional sees, by perturbation (chapter 08).
 - ``stats``: image statistics (per-dimension moments, variance sums, bootstraps; chapters 00, 06-08).
 """
 
