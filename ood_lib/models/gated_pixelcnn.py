@@ -63,7 +63,6 @@ data-dependent start; the exact log-bin mass above instead of its density fallba
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -71,7 +70,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ood_lib.models.discretized_logistic import NUM_LEVELS, discretized_logistic_log_prob, level_centres
-from ood_lib.models.image_model import ImageDensityModel
+from ood_lib.models.image_model import AutoregressiveImageModel
 
 
 def down_shift(x: Tensor) -> Tensor:
@@ -136,7 +135,7 @@ class GatedResidualBlock(nn.Module):
         return u, h
 
 
-class GatedPixelCNN(ImageDensityModel):
+class GatedPixelCNN(AutoregressiveImageModel):
     r"""Gated PixelCNN density over uint8 images of shape ``image_shape`` = (C, H, W) (module docstring).
 
     ``filters`` channels in each stack, ``blocks`` :class:`GatedResidualBlock` s, ``components``
@@ -233,14 +232,6 @@ class GatedPixelCNN(ImageDensityModel):
         """
         log_weights, means, log_scales = self._mixture_parameters(self.network_output(x_uint8), x_uint8)
         return self._level_log_probs(log_weights, means, log_scales, x_uint8)
-
-    def log_prob(self, x_uint8: Tensor) -> Tensor:
-        """log P(x) in nats per image, shape (N,)."""
-        return self.log_prob_per_subpixel(x_uint8).flatten(1).sum(1)
-
-    def bits_per_dim(self, x_uint8: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """BPD = -log2 P(x) / D per image, exact (no dequantization, so ``generator`` is not used)."""
-        return -self.log_prob(x_uint8) / (self.num_dims * math.log(2.0))
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:

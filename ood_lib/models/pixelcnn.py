@@ -29,14 +29,13 @@ a conditional. They are ignored, not leaked, so the likelihood stays exact.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ood_lib.models.image_model import ImageDensityModel
+from ood_lib.models.image_model import AutoregressiveImageModel
 
 NUM_LEVELS = 256
 # Sub-pixel positions whose 256 logits are formed at once by :func:`categorical_log_prob_from_features`
@@ -142,7 +141,7 @@ class ResidualBlock(nn.Module):
         return h + self.conv1x1(F.relu(self.conv3x3(F.relu(h))))
 
 
-class PixelCNN(ImageDensityModel):
+class PixelCNN(AutoregressiveImageModel):
     r"""PixelCNN density over uint8 images of shape ``image_shape`` = (C, H, W).
 
     Network: pixels scaled to x / 255 * 2 - 1, a ``first_kernel`` x
@@ -208,14 +207,6 @@ class PixelCNN(ImageDensityModel):
         return categorical_log_prob_from_features(
             features, self.output_conv.masked_weight, self.output_conv.bias, x_uint8
         )
-
-    def log_prob(self, x_uint8: Tensor) -> Tensor:
-        """log P(x) = sum_i log P(x_i | x_{<i}) in nats per image, shape (N,)."""
-        return self.log_prob_per_subpixel(x_uint8).flatten(1).sum(1)
-
-    def bits_per_dim(self, x_uint8: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """BPD = -log2 P(x) / D per image, exact (no dequantization, so ``generator`` is not used)."""
-        return -self.log_prob(x_uint8) / (self.num_dims * math.log(2.0))
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:

@@ -88,6 +88,11 @@ def bootstrap_batch_detection(
     The batches are drawn from the images (M each, with replacement), and the interval resamples
     the *images* of both sets before drawing batches from them: batches built from the same images
     are not independent, so resampling the batches alone would give too narrow an interval.
+
+    With replacement, unlike ``TypicalityTest.fit`` (without replacement within a batch): once the
+    images are resampled, repeats occur anyway. The two differ only in the variance of a batch mean,
+    by the factor (N - M) / (N - 1) of drawing without replacement: at least 0.976 for the book's
+    M <= 25 of N = 1000 images.
     """
     rng = np.random.default_rng(seed)
     in_values = np.asarray(in_log_likelihoods, dtype=np.float64)
