@@ -579,7 +579,7 @@ finding(
 # outer ring to 0 brings 6 of the 8 back among ordinary images, and lowers even the median
 # images' BPD. The matched controls, clearing as many inked pixels, or as much ink, in the
 # interior (the 24×24 centre), rescue fewer of the 8 (1 to 4, against the ring's 6) and *raise* the median images' BPD, in
-# each of the five random choices of pixels (printed under the table); in two of the count-matched choices the rise is +352.12 and +387.17 BPD, one median image blown far out of the typical range by the holes alone; in the table's choice
+# each of the five random choices of pixels (printed under the table); in two of the count-matched choices the rise is more than +350 BPD (printed), one median image blown far out of the typical range by the holes alone; in the table's choice
 # they also make two of the 8 far worse (more than ten times their largest noise draw). But they punch scattered holes into the garment,
 # and the holes cost on their own (the median images' BPD rises): so these controls do not show
 # that ink in the outer ring costs more than the same ink elsewhere, only that clearing the ring

@@ -211,7 +211,7 @@ with torch.no_grad():
     x2[:, :2] = x1[:, :2]  # same x_a, different x_b
     middle = two_couplings((x1 + x2) / 2)
     affine_error = (middle - (two_couplings(x1) + two_couplings(x2)) / 2).abs().max().item()
-print(f"z_b at the midpoint of two x_b minus the mean of their z_b: {affine_error:.2e}")
+# (the error itself, float32 rounding of about 1e-6, depends on the CPU: only the bound is pinned)
 finding("the composition is affine in x_b for fixed x_a (error below 1e-5)", bool(affine_error < 1e-5))
 
 # %% [markdown]

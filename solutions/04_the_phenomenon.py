@@ -672,8 +672,8 @@ finding(
 # fit: MNIST's own PixelCNN gives the MNIST test images 0.612 BPD less than the FashionMNIST PixelCNN
 # does (paired interval, printed), although the FashionMNIST model already finds them more likely
 # than its own test set. One thing differs from the Glow: no explosive tail. The least likely
-# FashionMNIST image gets 10.62 BPD under the MNIST PixelCNN, against 7.954e+08 under the MNIST
-# Glow; a 256-way softmax per sub-pixel bounds how much one pixel can cost far more gently than a
+# FashionMNIST image gets 10.62 BPD under the MNIST PixelCNN, against hundreds of millions under the
+# MNIST Glow (printed; how far such an overflowing value goes differs between CPUs); a 256-way softmax per sub-pixel bounds how much one pixel can cost far more gently than a
 # continuous density (one candidate explanation, not tested here). Scope: one PixelCNN per training set,
 # both at the `quick` budget (600 updates, well under an epoch), so the seed spread is unknown; the gap
 # from 0.5 is so large that it is unlikely to matter for the answer. The MNIST PixelCNN's file records

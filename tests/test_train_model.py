@@ -87,7 +87,7 @@ def test_command_trains_the_no_decay_variant_with_a_constant_learning_rate(
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (["flowpp", "mnist"], "valid models: glow, cv_glow, pixelcnn, vae, gated_pixelcnn"),
+        (["flowpp", "mnist"], "valid models: glow, cv_glow, pixelcnn, vae, gated_pixelcnn, gated_pixelcnn_local"),
         (["glow", "imagenet"], "valid data sets: mnist, fashion_mnist, cifar10, svhn, cifar10_subset"),
         (["glow", "mnist", "--profile", "huge"], "valid profiles: smoke, quick, full"),
         (["glow", "mnist", "--seed", "-1"], "seed must be >= 0"),

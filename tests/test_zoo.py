@@ -216,7 +216,8 @@ def test_unknown_names_are_rejected_with_the_valid_ones() -> None:
 
 
 @pytest.mark.parametrize(
-    "model_name, model_class", [("pixelcnn", PixelCNN), ("vae", VAE), ("gated_pixelcnn", GatedPixelCNN)]
+    "model_name, model_class",
+    [("pixelcnn", PixelCNN), ("vae", VAE), ("gated_pixelcnn", GatedPixelCNN), ("gated_pixelcnn_local", GatedPixelCNN)],
 )
 def test_other_families_use_their_architecture_and_budget(
     model_name: str, model_class: type, fake_datasets, training_runs

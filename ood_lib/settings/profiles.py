@@ -55,6 +55,11 @@ class TrainConfig:
     compile: bool | None = None
 
 
+# Blocks of chapter 08's *local* gated PixelCNN: the gated model's size, output layer and budget with a
+# narrower window (a control for the ratio to a local model: only the receptive field differs).
+LOCAL_GATED_BLOCKS = 1
+
+
 def _budget(
     n_steps: int,
     batch_size: int,
@@ -127,9 +132,12 @@ class Profile:
         return self.glow_small if _is_small(image_shape) else self.glow_large
 
     def architecture(self, family: str, image_shape: tuple[int, int, int]) -> dict:
-        """Constructor arguments of ``family`` ("pixelcnn" or "vae") for images ``(H, W, C)``."""
+        """Constructor arguments of ``family`` ("pixelcnn", "vae", "gated_pixelcnn" or "gated_pixelcnn_local")
+        for images ``(H, W, C)``; the local gated PixelCNN is the gated one with LOCAL_GATED_BLOCKS blocks."""
         if family == "gated_pixelcnn":
             return self.gated_pixelcnn
+        if family == "gated_pixelcnn_local":
+            return {**self.gated_pixelcnn, "blocks": LOCAL_GATED_BLOCKS}
         if family not in ("pixelcnn", "vae"):
             raise ValueError(f"No architecture for {family!r} in profiles; known: pixelcnn, vae (Glow: .glow()).")
         return getattr(self, f"{family}_{'small' if _is_small(image_shape) else 'large'}")
@@ -137,7 +145,7 @@ class Profile:
     def train(self, image_shape: tuple[int, int, int], family: str = "glow") -> TrainConfig:
         """Training budget for ``family`` on images of shape ``(H, W, C)``."""
         size = "small" if _is_small(image_shape) else "large"
-        if family == "gated_pixelcnn":
+        if family in ("gated_pixelcnn", "gated_pixelcnn_local"):
             return self.gated_pixelcnn_train
         return getattr(self, f"train_{size}" if family == "glow" else f"baseline_train_{size}")
 
@@ -212,7 +220,7 @@ PROFILES: dict[str, Profile] = {
         n_second_order=2000,
         ensemble_size=5,
         background_rates=(0.1, 0.2, 0.3),
-        # Ren et al. 2019's public code (their PixelCNN++ repeats the 5 blocks at three resolutions).
+        # Ren et al. 2019's public code: 5 gated layers, 32 filters, 1 logistic (there in an up and a down pass).
         gated_pixelcnn={"filters": 32, "blocks": 5, "components": 1},
         gated_pixelcnn_train=_gated_train(50000, 1e-4, 0, 1000, 10000, 48_000),
         outlier_exposure_train=_budget(3000, 64, 5e-4, 0, every=500, n_eval=10000),

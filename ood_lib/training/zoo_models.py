@@ -62,4 +62,6 @@ MODEL_BUILDERS: dict[str, tuple[ModelBuilder, str]] = {
     "pixelcnn": (_family_builder("pixelcnn", PixelCNN), "pixelcnn"),  # Figure 3
     "vae": (_family_builder("vae", VAE), "vae"),  # Figure 3
     "gated_pixelcnn": (_family_builder("gated_pixelcnn", GatedPixelCNN), "gated_pixelcnn"),  # likelihood ratio
+    # the same with one block, trained the same way: chapter 08's control for the ratio to a local model
+    "gated_pixelcnn_local": (_family_builder("gated_pixelcnn_local", GatedPixelCNN), "gated_pixelcnn_local"),
 }
