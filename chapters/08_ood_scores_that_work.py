@@ -24,9 +24,10 @@
 #    log-likelihood close to the training data's, rather than high?
 # 3. **ensembles and WAIC** (Choi, Jang, Alemi 2018): penalise inputs on which independently
 #    trained models disagree;
-# 4. the **likelihood ratio** against a background model (Ren et al. 2019), replicated with the
-#    references' model family and training recipe at a CPU budget;
-# 5. a **ratio to a local model**, without hyperparameters (after Schirrmeister et al. 2020);
+# 4. the **likelihood ratio** against a background model (Ren et al. 2019), replicated with a
+#    smaller model of the references' family and a CPU version of their recipe (departures listed in
+#    section 4);
+# 5. a **ratio to a local model**, without a perturbation rate (after Schirrmeister et al. 2020);
 # 6. **input complexity** (Serra et al. 2020): subtract a PNG compressor's code length;
 # 7. **outlier exposure** (Hendrycks, Mazeika, Dietterich 2019): fine-tune the model to give
 #    known outliers low likelihood.
@@ -35,8 +36,8 @@
 # (`ood_lib.ood.metrics`, from scikit-learn) treat the in-distribution set as the positive class:
 # AUROC (0.5 = chance, below 0.5 = the score prefers the OOD set), AUPR-In, and the false
 # positive rate at 95% true positive rate (FPR95: the share of OOD inputs accepted when 95% of
-# the in-distribution inputs are). **Every AUROC, AUPR-In and FPR95 comes with a 95% bootstrap
-# interval** over images (`ood_lib.ood.intervals.bootstrap_ood_metrics`: the in-distribution and
+# the in-distribution inputs are). **Every AUROC, AUPR-In and FPR95 of the tables comes with a 95%
+# bootstrap interval** over images (`ood_lib.ood.intervals.bootstrap_ood_metrics`: the in-distribution and
 # the OOD images resampled separately, 1000 resamples); a difference is called real only when the
 # intervals are disjoint, or when a paired interval (two scores of the same images) excludes 0. The chapter ends with a decision guide: which score to use when.
 
@@ -111,7 +112,8 @@ for label, mask in (("footwear", is_footwear), ("other classes", ~is_footwear)):
         f"{label:13s}: {int(mask.sum())} test images, share with more ink in the right half "
         f"{right_heavy.numpy()[mask].mean():.3f}"
     )
-#
+
+# %% [markdown]
 # **Validation images.** The likelihood ratio has a hyperparameter; Ren et al. keep 12,000 of
 # FashionMNIST's 60,000 training images apart for every choice. The gated PixelCNNs here train on
 # 48,000 (`profile.gated_pixelcnn_train.n_train`), and the other 12,000 (`data.held_out_indices`)
@@ -155,6 +157,8 @@ pixelcnn = zoo.get("pixelcnn", "fashion_mnist", profile)
 print(f"small PixelCNN: {pixelcnn.provenance()}")
 gated = zoo.get("gated_pixelcnn", "fashion_mnist", profile)
 print(f"gated PixelCNN: {gated.provenance()}")
+local_gated = zoo.get("gated_pixelcnn_local", "fashion_mnist", profile)  # section 5's control
+print(f"one-block gated PixelCNN: {local_gated.provenance()}")
 backgrounds = {}
 for rate in profile.background_rates:
     backgrounds[rate] = zoo.get("gated_pixelcnn", "fashion_mnist", profile, variant=zoo.Variant(perturbation_rate=rate))
@@ -208,6 +212,7 @@ glow_bpd = [
     for index, member in enumerate(glows)
 ]
 pixelcnn_bpd = bpd_of("small PixelCNN", pixelcnn.model, evaluated)
+local_gated_bpd = bpd_of("one-block gated PixelCNN", local_gated.model, evaluated)
 gated_bpd = bpd_of("gated PixelCNN", gated.model, {**evaluated, **validation_sets})
 background_bpd = {
     rate: bpd_of(
@@ -276,7 +281,16 @@ flip_by_group = {
     for label, mask in (("footwear", is_footwear), ("other classes", ~is_footwear))
 }
 for (model_name, label), value in flip_by_group.items():
-    print(f"h-flips, {model_name} likelihood, {label} only (each image against its own flip): AUROC {value.format(3)}")
+    print(
+        f"h-flips, {model_name} likelihood, {label} only (originals against flips, unpaired): AUROC {value.format(3)}"
+    )
+flip_preferred = {  # paired: the share of images whose original the model rates more likely than its own flip
+    (model_name, label): bootstrap_mean((bpd["h-flipped FashionMNIST"][mask] > bpd["FashionMNIST"][mask]).astype(float))
+    for model_name, bpd in (("Glow", glow_bpd[0]), ("gated PixelCNN", gated_bpd))
+    for label, mask in (("footwear", is_footwear), ("other classes", ~is_footwear))
+}
+for (model_name, label), share in flip_preferred.items():
+    print(f"h-flips, {model_name}, {label}: share of images rated more likely than their own flip {share.format(3)}")
 
 # %% [markdown]
 # All three families rate MNIST as *more* FashionMNIST-like than FashionMNIST itself (AUROC 0.087
@@ -295,8 +309,13 @@ for (model_name, label), value in flip_by_group.items():
 # (printed). Footwear is right-heavy in 0.959 of the images, the other classes in 0.662 (so they
 # are not mirror-symmetric either, only less one-sided): a flipped shoe faces the way few
 # FashionMNIST shoes do (by this ink proxy), yet the Glow rates footwear flips at 0.541
-# [0.499, 0.589] and the gated PixelCNN at 0.523 [0.482, 0.570], hardly better than chance. That is a miss, hidden in the overall number; on the other
-# classes (0.506 and 0.503) chance is closer to the right answer.
+# [0.499, 0.589] and the gated PixelCNN at 0.523 [0.482, 0.570], hardly better than chance. Image by
+# image the models do see the flip: the Glow rates 0.972 [0.953, 0.991] of the footwear images as
+# more likely than their own flip, the gated PixelCNN 0.937 [0.908, 0.962] (other classes: 0.661
+# and 0.623). A detector that sees one image at a time cannot use that pairing, and unpaired the
+# originals and the flips overlap almost entirely. So for a single-image detector the footwear
+# flips are a miss, hidden in the overall number; on the other classes (0.506 and 0.503) chance is
+# closer to the right answer.
 #
 # ## 2. The typicality test
 #
@@ -456,8 +475,7 @@ print(f"MNIST AUROC, WAIC minus centred WAIC (paired over images): {offset_share
 
 # %% [markdown]
 # WAIC lifts MNIST's AUROC from the ensemble mean's 0.089 to 0.187, still far below 0.5 (FPR95
-# 0.995, table below): the ensemble prefers MNIST as strongly as one Glow does, as the paper says
-# of ensembles. Part of WAIC's lift comes from the offsets: the three seeds' means on training
+# 0.995, table below): the ensemble prefers MNIST as strongly as one Glow does. Part of WAIC's lift comes from the offsets: the three seeds' means on training
 # images differ by up to 36 nats, and through the covariance term they move some inputs more than
 # others; removing them (centred WAIC) takes the AUROC down to 0.146 (the paired difference
 # excludes 0). What is left is per-input disagreement, real but small: after centring, the members
@@ -486,21 +504,28 @@ print(f"MNIST AUROC, WAIC minus centred WAIC (paired over images): {offset_share
 #
 # | | Ren et al. 2019 | a maintained library's example | here (`quick`) |
 # |---|---|---|---|
-# | model | PixelCNN++: 5 or 6 gated resnet blocks in each of 6 stages (three resolutions, down and up, with skip connections): **about 30 blocks**, 32 filters, 1 logistic; the downsampled stages let each conditional see the whole earlier image | a similar PixelCNN++ | gated PixelCNN, **one resolution, 5 blocks**, 32 filters, 1 logistic (no weight norm, plain ELU); each conditional sees only about the 13 rows above it at 28×28 (measured in section 5) |
-# | training | Adam 1e-4, batch 32, **50,000 updates** (about 33 epochs of 48,000 images) | 20 epochs | Adam **1e-3** (10 times the references' rate, set for the short budget before any OOD score was seen; not tuned), batch 32, **800 updates (0.53 epochs)**, constant rate after a 50-update warmup, gradient clipping at 50, no dropout (the references' dropout, warmup and clipping are not restated here) |
+# | model | PixelCNN++ (TensorFlow Probability's) at **one resolution** (`num_hierarchies` 1): 5 gated resnet layers in an upward pass and 5 in a downward pass, with skip connections between the two, 32 filters, 1 logistic, concat-ELU, no weight norm, no dropout; pixel values not rescaled (0 to 255) | a similar PixelCNN++ | gated PixelCNN, one resolution, **5 gated residual blocks in one pass** (no second pass, no skip connections), 32 filters, 1 logistic, plain ELU, no weight norm, no dropout; inputs scaled to [-1, 1] plus a ones channel; each conditional sees at most the 13 rows above it at 28×28 (measured in section 5) |
+# | training | Adam 1e-4 with betas (0.95, 0.9995), the rate multiplied by 0.999995 at every update, no warmup, no gradient clipping, batch 32, **50,000 updates** (about 33 epochs of 48,000 images) | 20 epochs | Adam **1e-3** with torch's default betas (0.9, 0.999): 10 times the references' rate, set for the short budget, not tuned; constant after a 50-update warmup, gradient clipping at 50, batch 32, **800 updates (0.53 epochs)**. The optimiser was Adamax (the engine's default) in an earlier version of these models, which scored 0.821 on MNIST (`benchmarks/RESULTS.md`); it was switched to Adam for fidelity to the reference, after that score was known |
 # | split | 48,000 train / 12,000 validation | | 48,000 / 12,000 |
 # | perturbation | redrawn as the data are revisited | | redrawn for every batch |
 # | $\mu$ and L2 | grid $\mu \in \{0.1, 0.2, 0.3\}$ × L2 $\in \{0, 10, 100\}$ on the background, chosen on NotMNIST | $\mu = 0.2$, no L2 | **$\mu = 0.2$ a priori**, no L2 (`TrainConfig.weight_decay` exists, but the grid's selection set, NotMNIST, is not offline, so no value could be chosen) |
 # | test images | 10,000 + 10,000 | | the chapter's sets |
+# | runs | the evaluation script's note: "We run 10 independent experiments to get the mean and variance of AUROC" (whether the published 0.994 is such a mean is not checked here) | | one foreground, one background per $\mu$ |
 # | MNIST AUROC | 0.994 | 0.957 | printed below |
 #
-# <!-- quoted: 0.994 (Ren et al. 2019) 0.957 (a library example) 50,000 (Ren et al. 2019) 48,000 12,000 10,000 0.53 -->
+# The reference column is read from Ren et al.'s public code (google-research, `genomics_ood/images_ood`:
+# `train.py`, `eval.py` and the `params.json` of the FashionMNIST models released with it, trained for
+# 50,000 updates; the background released there has $\mu = 0.1$ and no L2). The library example is
+# known to us only by its reported number and settings; it could not be checked offline.
+#
+# <!-- quoted: 0.994 (Ren et al. 2019) 0.957 (a library example) 50,000 (Ren et al. 2019) 48,000 12,000 10,000 0.53 0.95 0.9995 0.999995 0.821 (benchmarks/RESULTS.md) -->
 #
 # $\mu$ is fixed before looking at any OOD set, at the value the library example uses and the
 # middle of Ren et al.'s grid. The other rates were trained too, to show below how much the
 # choice matters; that figure is not used to choose. The `full` profile carries the published
-# optimiser and budget (`TrainConfig.optimizer = "adam"`, 1e-4, batch 32, 50,000 updates) but keeps
-# this one-resolution model: a GPU run of it tests the budget, not PixelCNN++ itself.
+# optimiser and budget (`TrainConfig`: Adam 1e-4 with betas (0.95, 0.9995), the rate times 0.999995
+# at every update, batch 32, 50,000 updates; it keeps the clipping at 50) but not the reference's
+# second pass with skip connections: a GPU run of it tests budget and optimiser, not the network.
 
 # %%
 PUBLISHED_LR = {"Ren et al. 2019 (PixelCNN++, 50,000 updates)": 0.994, "library example (20 epochs)": 0.957}
@@ -548,27 +573,32 @@ print("published MNIST AUROC: " + "; ".join(f"{source} {value:.3f}" for source, 
 # BPD of each of the same 500 FashionMNIST-test and 500 MNIST-test images, scored under the same
 # seed (`TrainConfig.per_image_eval`; the zoo's fixed evaluation subsets, not the table's 1000
 # images). So the ratio's AUROC can be computed at every evaluated update of *these* two models,
-# with a bootstrap interval over those images, and the likelihood's beside it. A curve still
-# rising at the last update says budget; a flat one says the setup.
+# with a bootstrap interval over those images, and the likelihood's beside it. (At update 0 the two
+# models are the same network, so every image's ratio is 0: that point is left out.) A curve still
+# rising at the last update would say that more of this recipe's updates would help; a flat one says
+# only that they help little soon, not what the published recipe would reach.
 
 # %%
 foreground_history, background_history = gated.history, backgrounds[PRIOR_RATE].history
 updates = np.array(foreground_history["step"])
 per_image = {"model": foreground_history["eval_per_image"], "background": background_history["eval_per_image"]}
 curve = {"likelihood ratio": [], "likelihood (gated PixelCNN)": []}
+trained = updates > 0  # at update 0 both models are the same network: the ratio is 0 for every image
 for k, step in enumerate(updates):
     model_bpd = {key: np.array(per_image["model"][key][k]) for key in ("test", "mnist")}
     background_bpd_k = {key: np.array(per_image["background"][key][k]) for key in ("test", "mnist")}
     ratio = {key: background_bpd_k[key] - model_bpd[key] for key in model_bpd}
-    curve["likelihood ratio"].append(bootstrap_ood_metrics(ratio["test"], ratio["mnist"]).auroc)
     curve["likelihood (gated PixelCNN)"].append(bootstrap_ood_metrics(-model_bpd["test"], -model_bpd["mnist"]).auroc)
+    if step > 0:
+        curve["likelihood ratio"].append(bootstrap_ood_metrics(ratio["test"], ratio["mnist"]).auroc)
     print(
         f"update {step:4d}: BPD FashionMNIST-test model {model_bpd['test'].mean():.3f}, "
-        f"background {background_bpd_k['test'].mean():.3f}; MNIST AUROC: ratio {curve['likelihood ratio'][-1].format(3)}, "
+        f"background {background_bpd_k['test'].mean():.3f}; MNIST AUROC: ratio "
+        f"{curve['likelihood ratio'][-1].format(3) if step > 0 else '(identical models)'}, "
         f"likelihood {curve['likelihood (gated PixelCNN)'][-1].format(3)}"
     )
-ratio_curve = np.array([value.estimate for value in curve["likelihood ratio"]])
-later = updates >= 300
+ratio_curve = np.array([value.estimate for value in curve["likelihood ratio"]])  # updates[trained]
+later = updates[trained] >= 300
 rate_curves = {}  # the same curve with each background (one foreground, seed and batch order for all)
 for rate, model in backgrounds.items():
     rate_per_image = model.history["eval_per_image"]
@@ -578,7 +608,7 @@ for rate, model in backgrounds.items():
                 np.array(rate_per_image["test"][k]) - np.array(per_image["model"]["test"][k]),
                 np.array(rate_per_image["mnist"][k]) - np.array(per_image["model"]["mnist"][k]),
             )
-            for k in range(len(updates))
+            for k in np.flatnonzero(trained)
         ]
     )
     print(f"mu = {rate}: ratio AUROC per update " + " ".join(f"{value:.3f}" for value in rate_curves[rate]))
@@ -588,6 +618,12 @@ print(
 )
 print(f"at the last update on these 500 + 500 images: {curve['likelihood ratio'][-1].format(3)}")
 
+# Two pairs trained outside the zoo by benchmarks/lr_feasibility.py (mu = 0.2, Adam 1e-3, 1000 + 1000 other
+# test images; benchmarks/RESULTS.md): MNIST AUROC of the ratio at each evaluated update, quoted from there.
+OTHER_RUNS = {
+    "same recipe, other seed (RESULTS.md)": {100: 0.853, 200: 0.823, 400: 0.875, 800: 0.876},
+    "10 blocks instead of 5 (RESULTS.md)": {100: 0.906, 200: 0.837, 400: 0.877, 800: 0.531},
+}
 fig, (ax_bpd, ax_auroc) = plt.subplots(1, 2, figsize=(13, 6.2))
 for history, label, style in (
     (foreground_history, "gated PixelCNN", "-"),
@@ -607,13 +643,23 @@ ax_bpd.set_ylim(top=min(8.5, ax_bpd.get_ylim()[1]))
 ax_bpd.set_title("(a) the two models' BPD during training")
 ax_bpd.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
 for (label, values), colour in zip(curve.items(), ("C2", "C3")):
+    steps = updates[trained] if label == "likelihood ratio" else updates
     label = f"{label}, mu = {PRIOR_RATE}" if label == "likelihood ratio" else label
-    ax_auroc.plot(updates, [value.estimate for value in values], marker="o", color=colour, label=label)
+    ax_auroc.plot(steps, [value.estimate for value in values], marker="o", color=colour, label=label)
     ax_auroc.fill_between(
-        updates, [value.low for value in values], [value.high for value in values], color=colour, alpha=0.2
+        steps, [value.low for value in values], [value.high for value in values], color=colour, alpha=0.2
     )
 for rate, style in zip((0.1, 0.3), ("--", "-.")):
-    ax_auroc.plot(updates, rate_curves[rate], style, color="C2", linewidth=1, label=f"likelihood ratio, mu = {rate}")
+    ax_auroc.plot(
+        updates[trained],
+        rate_curves[rate],
+        style,
+        color="C2",
+        linewidth=1,
+        label=f"likelihood ratio, mu = {rate} (no band)",
+    )
+for (label, run), marker in zip(OTHER_RUNS.items(), ("x", "+")):
+    ax_auroc.plot(list(run), list(run.values()), marker, color="black", markersize=8, linestyle="none", label=label)
 for (source, value), colour in zip(PUBLISHED_LR.items(), ("dimgray", "darkgray")):
     ax_auroc.axhline(value, linestyle=":", color=colour, label=f"published ratio: {source}, {value}")
 ax_auroc.axhline(0.9, color="black", linestyle="--", linewidth=0.8, label="this book's target, 0.9")
@@ -638,17 +684,34 @@ plots.show(fig)
 # seed, the initial weights and the batch order.
 #
 # So at this learning rate the second half of the budget improves both likelihoods and not the
-# ratio: on this evidence, more updates of the same recipe would not reach 0.9 soon. The early peak
-# is no recipe either: stopping at update 100 would be a choice made by looking at MNIST, the test
-# set, and the validation pair below cannot make it (it ranks backwards). A run of the same
-# architecture, optimiser, budget and $\mu$ outside the zoo (`benchmarks/lr_feasibility.py`: other
-# initial weights, the first 48,000 images in another order, 1000 + 1000 evaluation images) gave
-# 0.853 after 100 updates, 0.875 after 400 and 0.876 after 800 (`benchmarks/RESULTS.md`): no early
-# peak there, and an end point just above this curve's range. Whether the published recipe (three
-# resolutions, 60 times more updates at a 10 times smaller learning rate, the L2 grid, a
-# NotMNIST-chosen $\mu$) closes the gap is not tested here.
+# ratio. But these are 800 updates against the reference's 50,000, at a constant rate 10 times larger
+# than its decaying one: the curve says that more of *this* recipe buys little soon, not what the
+# reference recipe reaches. The early peak is no recipe either: stopping at update 100 would be a
+# choice made by looking at MNIST, the test set, and the validation pair was scored only with the
+# final models (where it ranks backwards, below), so nothing offline here could make that choice.
+# Runs also differ: a pair with the same recipe trained outside the zoo
+# (`benchmarks/lr_feasibility.py`: other initial weights, the first 48,000 images in another order,
+# 1000 + 1000 other test images; crosses in panel b) gave 0.853 after 100 updates, 0.875 after 400
+# and 0.876 after 800 (`benchmarks/RESULTS.md`): no early peak, and an end point just above this
+# curve's range. The two pairs differ more at update 100 (0.929 against 0.853) than 0.850 falls
+# short of 0.9.
 #
-# <!-- quoted: 0.853 0.875 0.876 (benchmarks/RESULTS.md, lr_feasibility.py) -->
+# **Why 0.850 and not 0.994 is not identified here.** One candidate was tested: depth. The reference
+# runs 5 gated layers in an upward and 5 in a downward pass; a pair with 10 blocks in one pass,
+# trained like the crosses (pluses in panel b; 500 + 500 images, 1000 + 1000 at the last update),
+# gave 0.906, 0.837 and 0.877 after 100, 200 and 400 updates, within the range of the 5-block runs,
+# and then 0.531 after 800, while its foreground's test BPD *rose* (3.219 to 3.260). So doubling the
+# depth does not close the gap at this budget, and at a constant rate of 1e-3 two models' states
+# wander enough that their ratio can swing by a third of the AUROC scale between two evaluations.
+# That makes the optimiser the first untested suspect (the reference's betas (0.95, 0.9995) and
+# its 10 times smaller, decaying rate, which need its 60 times longer budget: a GPU run of the
+# `full` profile, which carries them); also untested: $\mu$ and L2 chosen on NotMNIST (not offline), the reference's skip
+# connections between its two passes, and averaging over runs (its evaluation script repeats 10
+# independent experiments; here one pair). Note also that the untrained model already prefers MNIST
+# (the likelihood's AUROC is 0.022 [0.014, 0.030] at update 0): training does not create that
+# preference.
+#
+# <!-- quoted: 0.853 0.875 0.876 0.906 0.837 0.877 0.531 3.219 3.260 (benchmarks/RESULTS.md, lr_feasibility.py) 0.95 0.9995 (Ren et al.'s code) -->
 
 # %% [markdown]
 # **Sensitivity to $\mu$** (not used to choose): the MNIST AUROC of the ratio with each
@@ -692,7 +755,8 @@ for offset, (key, label) in zip(
         label=label,
     )
 for (source, value), colour in zip(PUBLISHED_LR.items(), ("dimgray", "darkgray")):
-    ax.axhline(value, linestyle=":", color=colour, label=f"published: {source}, {value}")
+    ax.axhline(value, linestyle=":", color=colour, label=f"published (test pair): {source}, {value}")
+ax.set_ylim(0, 1.02)
 ax.axvline(PRIOR_RATE, color="black", linestyle="--", linewidth=0.8, label=f"mu used (a priori, {PRIOR_RATE})")
 ax.axhline(0.5, color="red", linestyle=":", linewidth=0.8, label="chance")
 ax.set_xlabel("background perturbation rate mu")
@@ -715,7 +779,7 @@ plots.show(fig)
 # reject (Ren et al. use NotMNIST, letters on black); grayed natural images do not.
 
 # %% [markdown]
-# ## 5. A ratio without hyperparameters: a strong model against a local one
+# ## 5. A ratio without a perturbation rate: a strong model against a local one
 #
 # The background model's job is to know the local statistics (smoothness, dark areas) and little
 # else. A model that can *only* know local statistics does that job without a perturbation rate:
@@ -725,9 +789,13 @@ plots.show(fig)
 # than 1e-6 nats, computed in float64). It is "local" only relative to the gated model, and the next
 # cell measures how much: at 28×28 the gated model's five blocks do not reach every earlier pixel
 # either (about 13 rows above against 7), so the contrast is a narrower against a wider window, not
-# local against global. It also differs from the gated model in output layer (a 256-way softmax)
-# and budget. Schirrmeister et al. 2020 score with the ratio of a model of the data to a
-# general-domain model; the local model plays that part here:
+# local against global. It also differs from the gated model in much else: output layer (a 256-way
+# softmax), optimiser (Adamax, batch 64), training images (all 60,000) and budget. So a second
+# local model serves as the **control**: the gated PixelCNN itself with one block instead of five
+# (`zoo` name `gated_pixelcnn_local`), trained exactly as the gated models (same output layer,
+# optimiser, batch, 48,000 images, 800 updates); only its window differs. Schirrmeister et al. 2020
+# score with the ratio of a model of the data to a general-domain model; the local model plays that
+# part here:
 #
 # $$S(x) = \log p_\text{gated}(x) - \log p_\text{local}(x)
 #   = D\ln 2\,(\text{BPD}_\text{local}(x) - \text{BPD}_\text{gated}(x)).$$
@@ -736,14 +804,19 @@ plots.show(fig)
 # %%
 fields = {  # ood_lib.analysis.receptive_field: earlier pixels moving the conditional by > 1e-6 nats (in float64)
     label: receptive_field(model, fashion_test[:1], row=14, column=14)
-    for label, model in (("small PixelCNN", pixelcnn.model), ("gated PixelCNN", gated.model))
+    for label, model in (
+        ("small PixelCNN", pixelcnn.model),
+        ("one-block gated PixelCNN", local_gated.model),
+        ("gated PixelCNN", gated.model),
+    )
 }
 for label, seen in fields.items():
     print(
         f"the {label}'s conditional at pixel (14, 14) depends on {len(seen)} of the {14 * 28 + 14} earlier "
         f"pixels: at most {max(r for r, _ in seen)} rows above and {max(abs(c) for _, c in seen)} columns to either side"
     )
-local_name = "ratio to the local PixelCNN (no hyperparameter)"
+local_name = "ratio to the small PixelCNN (no mu)"
+control_name = "ratio to a one-block gated PixelCNN (control)"
 add_row(
     local_name,
     ratio_scores(pixelcnn_bpd, "FashionMNIST"),
@@ -757,10 +830,33 @@ local_against_background = bootstrap_auroc_difference(
     ratio_scores(pixelcnn_bpd, "MNIST"),
 )
 print(f"MNIST AUROC, background ratio minus local ratio (paired over images): {local_against_background.format(3)}")
+add_row(
+    control_name,
+    ratio_scores(local_gated_bpd, "FashionMNIST"),
+    {name: ratio_scores(local_gated_bpd, name) for name in ood_sets},
+)
+show_row(control_name)
+control_against_local = bootstrap_auroc_difference(
+    ratio_scores(local_gated_bpd, "FashionMNIST"),
+    ratio_scores(local_gated_bpd, "MNIST"),
+    ratio_scores(pixelcnn_bpd, "FashionMNIST"),
+    ratio_scores(pixelcnn_bpd, "MNIST"),
+)
+print(f"MNIST AUROC, control ratio minus small-PixelCNN ratio (paired over images): {control_against_local.format(3)}")
+control_against_background = bootstrap_auroc_difference(
+    ratio_scores(local_gated_bpd, "FashionMNIST"),
+    ratio_scores(local_gated_bpd, "MNIST"),
+    ratio_scores(prior_background, "FashionMNIST"),
+    ratio_scores(prior_background, "MNIST"),
+)
+print(
+    f"MNIST AUROC, control ratio minus background ratio (mu = {PRIOR_RATE}, paired): {control_against_background.format(3)}"
+)
 for name in evaluated:
     print(
-        f"{name:24s} mean BPD: gated {gated_bpd[name].mean():.3f}, local (small) PixelCNN "
-        f"{pixelcnn_bpd[name].mean():.3f} (local minus gated {(pixelcnn_bpd[name] - gated_bpd[name]).mean():.3f})"
+        f"{name:24s} mean BPD: gated {gated_bpd[name].mean():.3f}; small PixelCNN {pixelcnn_bpd[name].mean():.3f} "
+        f"(minus gated {(pixelcnn_bpd[name] - gated_bpd[name]).mean():.3f}); one-block gated "
+        f"{local_gated_bpd[name].mean():.3f} (minus gated {(local_gated_bpd[name] - gated_bpd[name]).mean():.3f})"
     )
 
 # %% [markdown]
@@ -775,6 +871,21 @@ for name in evaluated:
 # largest ratios of all. Schirrmeister et al.'s general-domain model was trained on far more
 # varied images than this local one, which has seen only FashionMNIST; whether theirs avoids this
 # failure is not tested here.
+#
+# **The control: only the window changed.** The gated model against its one-block version (trained
+# the same way; its window reaches at most 5 rows up and 4 columns to either side, printed) gives
+# MNIST an AUROC of 0.910 [0.896, 0.923], FPR95 0.476 [0.400, 0.535]: 0.085 [0.068, 0.103] above the
+# small-PixelCNN ratio and 0.060 [0.041, 0.079] above the background ratio (both paired over the
+# same images). The control is even more local than the small PixelCNN (5 rows against 7), so the
+# small PixelCNN's ratio was held back by something else that differs (output layer, optimiser,
+# data, a worse fit: 3.634 against 3.351 BPD on FashionMNIST), not by its locality. Of the two-model scores tried
+# here, this one, with no perturbation rate to choose, is the only one whose estimate passes the 0.9
+# this chapter aimed for on MNIST (its interval reaches down to 0.896). It is one run of each model at 800 updates, and one block is the only window
+# tried (chosen before any score was seen, as the smallest), so how much the window size matters is
+# not measured. It keeps the local ratio's failures: uniform noise (0.044) and constants (0.228),
+# which the one-block model also rates worse than the gated one, by 0.361 to 0.455 BPD against 0.185
+# on FashionMNIST (printed); and it is the only single-image score whose h-flip interval excludes
+# 0.5 (0.582 [0.558, 0.607]).
 
 # %% [markdown]
 # ## 6. Input complexity
@@ -789,7 +900,10 @@ for name in evaluated:
 # number of theirs is quoted.
 
 # %%
+png_start = time.process_time()
 code_lengths = {name: png_code_lengths(x_uint8.permute(0, 2, 3, 1).numpy()) for name, x_uint8 in evaluated.items()}
+scoring_cpu_seconds["PNG compressor"] = time.process_time() - png_start  # the decision guide's cost column
+scored_images["PNG compressor"] = sum(len(x_uint8) for x_uint8 in evaluated.values())
 for name, lengths in code_lengths.items():
     print(f"{name:24s} PNG {lengths.mean() / NUM_DIMS:5.2f} bits per pixel; Glow {glow_bpd[0][name].mean():6.2f} BPD")
 
@@ -812,6 +926,15 @@ print(
     f"Glow input-complexity AUROC over the {len(glows)} seeds (min to max): "
     + "; ".join(f"{name} {min(values):.3f} to {max(values):.3f}" for name, values in complexity_seed_aurocs.items())
 )
+complexity_glow_minus_gated = bootstrap_auroc_difference(
+    complexity_row(glow_bpd[0])[0],
+    complexity_row(glow_bpd[0])[1]["MNIST"],
+    complexity_row(gated_bpd)[0],
+    complexity_row(gated_bpd)[1]["MNIST"],
+)
+print(
+    f"MNIST AUROC, input complexity with the Glow minus with the gated PixelCNN (paired): {complexity_glow_minus_gated.format(3)}"
+)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -829,7 +952,9 @@ sanity_check(
 
 # %% [markdown]
 # Input complexity is the best single-image score on MNIST: 0.991 [0.986, 0.996] with the Glow
-# (FPR95 0.002; its AUROC the same for all three seeds), and 0.983 with the gated PixelCNN; it keeps noise
+# (FPR95 0.002; its AUROC the same for all three seeds), and 0.983 with the gated PixelCNN, both
+# above every other single-image score (disjoint intervals); the Glow's lead over the gated
+# PixelCNN is small but outside its paired interval (0.009 [0.005, 0.013]). It keeps noise
 # and constants (0.999 to 1.000 with the Glow). In the other direction of the pair it is the
 # weakest of the one-model scores on this pair (below, "The other direction").
 #
@@ -849,8 +974,8 @@ sanity_check(
 # |---|---|---|
 # | model | PixelCNN++ trained on CIFAR-10 | the small PixelCNN (a masked 7×7 layer, four masked 3×3 residual blocks) trained on FashionMNIST |
 # | outliers | 80 Million Tiny Images | the 4000 training images of the CIFAR-10 subset, grayed, 28×28 (printed) |
-# | margin | 1 on the per-pixel negative log-likelihood (its log base is not restated here; in nats it would be about one and a half BPD) | $m = 1$ and $m = 4$ BPD, $\lambda = 1$ |
-# | fine-tune | from the trained model (length not restated here) | 300 updates of 64 inliers + 64 outliers, Adamax 5e-4 |
+# | margin | 1 on the per-pixel negative log-likelihood (its log base is not known to us; in nats it would be about one and a half BPD) | $m = 1$ and $m = 4$ BPD, $\lambda = 1$ |
+# | fine-tune | from the trained model (length not known to us) | 300 updates of 64 inliers + 64 outliers, Adamax 5e-4 |
 # | test pair | CIFAR-10 vs SVHN: AUROC 15.8 → 75.8 | FashionMNIST vs MNIST (printed) |
 #
 # <!-- quoted: 15.8 75.8 (Hendrycks et al. 2019, Table 5) -->
@@ -940,7 +1065,9 @@ print(f"margin {ACTIVE_MARGIN:g}, MNIST AUROC change (paired): {oe_auroc_change.
 # against FashionMNIST hardly changes. What the model learned to
 # reject is grayed natural images, including unseen ones, not "anything unlike FashionMNIST".
 # Hendrycks et al.'s gain (15.8 → 75.8 on CIFAR-10 vs SVHN) came with 80 Million Tiny Images as
-# outliers, a far larger and more varied set than these 4000 images.
+# outliers, a far larger and more varied set than these 4000 images; whether such a set would
+# transfer to MNIST here is not tested (the held-out outliers above come from the same distribution
+# as the training ones).
 #
 # <!-- quoted: 15.8 75.8 (Hendrycks et al. 2019, Table 5) -->
 
@@ -948,8 +1075,10 @@ print(f"margin {ACTIVE_MARGIN:g}, MNIST AUROC change (paired): {oe_auroc_change.
 # ## All scores, all OOD sets
 #
 # AUROC with FashionMNIST-test as the in-distribution (positive) set; 0.5 is chance, below 0.5
-# the score prefers the OOD set. Each entry's interval is printed in its section. Typicality
-# with batches is left out: it ranks batches, not images (section 2).
+# the score prefers the OOD set. Each entry's interval is printed in its section, and the published
+# values beside the MNIST column in the table after the figure (two decimals here: 0.00 and 0.50
+# can hide 0.002 or 0.496). Typicality with batches is left out: it ranks batches, not images
+# (section 2).
 
 # %%
 score_names = list(table)
@@ -977,9 +1106,13 @@ plots.show(fig)
 # %% [markdown]
 # The MNIST column in full, with 95% intervals, and the published numbers where a comparable one
 # exists: Choi et al. 2018 report, for FashionMNIST against MNIST with a VAE (not our models),
-# AUROC 42.3% for $\log p(x)$ and 76.6% for WAIC; for the likelihood ratio, Ren et al. 0.994 and the
-# library example 0.957 (section 4); Nalisnick et al.'s typicality-test table could not be read
-# offline. AUPR-In has no floor at 0: with equal-sized sets, a score that ranks every OOD image
+# AUROC 42.3% for $\log p(x)$ and 76.6% for WAIC. Our WAIC row is **not a replication** of theirs:
+# their ensemble is of five VAEs whose likelihood is already near chance on this pair, ours of three
+# Glows whose likelihood starts far below it (0.087); the book trains no VAE ensemble, so which of
+# model family and $K$ makes the difference is not tested. For the likelihood ratio, Ren et al. 0.994 and the
+# library example 0.957 (section 4). No published value is shown for the typicality test, input
+# complexity or the vertical flips: Nalisnick et al.'s, Serra et al.'s and Choi et al.'s tables
+# for them could not be read offline. AUPR-In has no floor at 0: with equal-sized sets, a score that ranks every OOD image
 # above every in-distribution one still gets about 0.31 (in theory $1 - \ln 2$), and chance is 0.5.
 #
 # <!-- quoted: 42.3 76.6 (Choi et al. 2018) -->
@@ -996,8 +1129,9 @@ print(f"typicality test, batches of 25 (batch-level AUROC): {typicality_auroc[25
 
 # %% [markdown]
 # The ROC curves behind the MNIST column for one score of each kind (per image; the batch-level
-# typicality test has no per-image curve). Scores with nearly equal AUROCs overlap: the gated
-# likelihood and the outlier-exposed PixelCNN (0.050 and 0.048) lie almost on top of each other.
+# typicality test has no per-image curve; intervals are in the table above). Scores with nearly
+# equal AUROCs overlap: the gated likelihood and the outlier-exposed PixelCNN (0.050 and 0.048), and
+# typicality at $M = 1$ and the small-PixelCNN ratio (0.819 and 0.824).
 
 # %%
 roc_scores = (
@@ -1007,6 +1141,7 @@ roc_scores = (
     f"WAIC ({K} Glows)",
     lr_name,
     local_name,
+    control_name,
     "input complexity (Glow, PNG)",
     f"outlier exposure (small PixelCNN, m = {ACTIVE_MARGIN:g})",
 )
@@ -1020,6 +1155,7 @@ in_and_out = {
     f"WAIC ({K} Glows)": (waic(member_log_p["FashionMNIST"]), {"MNIST": waic(member_log_p["MNIST"])}),
     lr_name: (ratio_scores(prior_background, "FashionMNIST"), {"MNIST": ratio_scores(prior_background, "MNIST")}),
     local_name: (ratio_scores(pixelcnn_bpd, "FashionMNIST"), {"MNIST": ratio_scores(pixelcnn_bpd, "MNIST")}),
+    control_name: (ratio_scores(local_gated_bpd, "FashionMNIST"), {"MNIST": ratio_scores(local_gated_bpd, "MNIST")}),
     "input complexity (Glow, PNG)": complexity_row(glow_bpd[0]),
     f"outlier exposure (small PixelCNN, m = {ACTIVE_MARGIN:g})": likelihood_scores(exposed_bpd[ACTIVE_MARGIN]),
 }
@@ -1167,11 +1303,16 @@ finding(
     all(table[row]["constant"].auroc.low > 0.9 for row in likelihood_rows[1:]),
 )
 finding(
-    "h-flipped FashionMNIST: 0.5 inside every single-image score's interval",
+    "h-flipped FashionMNIST: 0.5 inside every single-image score's interval but the one-block control ratio's",
     all(
         row["h-flipped FashionMNIST"].auroc.low <= 0.5 <= row["h-flipped FashionMNIST"].auroc.high
-        for row in table.values()
+        for name, row in table.items()
+        if name != control_name
     ),
+)
+finding(
+    "h-flipped footwear, paired: both likelihoods rate more than 90% of the images above their own flip",
+    bool(min(flip_preferred[(model_name, "footwear")].low for model_name in ("Glow", "gated PixelCNN")) > 0.9),
 )
 finding(
     "v-flipped FashionMNIST: no single-image score reaches 0.65",
@@ -1257,11 +1398,11 @@ finding(
 )
 finding(
     "likelihood ratio: no rise over the second half of training (last AUROC within 0.05 of update 400's)",
-    bool(abs(ratio_curve[-1] - ratio_curve[updates == 400][0]) < 0.05),
+    bool(abs(ratio_curve[-1] - ratio_curve[updates[trained] == 400][0]) < 0.05),
 )
 finding(
-    "likelihood ratio: highest AUROC at update 100 with each of the three backgrounds",
-    bool(all(updates[np.argmax(values)] == 100 for values in rate_curves.values())),
+    "likelihood ratio: highest AUROC at update 100 with each background (one foreground, seed and order: one run)",
+    bool(all(updates[trained][np.argmax(values)] == 100 for values in rate_curves.values())),
 )
 finding(
     "likelihood ratio: below 0.9 from update 300 on with each of the three backgrounds",
@@ -1285,10 +1426,6 @@ finding(
     bool(np.ptp([value["MNIST"].estimate for value in sensitivity.values()]) < 0.05),
 )
 finding(
-    "likelihood ratio: the validation pair's choice of mu is not the best mu on MNIST",
-    bool(validation_choice != max(sensitivity, key=lambda rate: sensitivity[rate]["MNIST"].estimate)),
-)
-finding(
     "likelihood ratio: every validation AUROC below 0.5 (the validation pair cannot choose)",
     bool(max(value["validation"].high for value in sensitivity.values()) < 0.5),
 )
@@ -1300,6 +1437,18 @@ finding(
     ),
 )
 finding(
+    "control (one-block gated PixelCNN): MNIST AUROC estimate above 0.9",
+    bool(mnist(control_name).auroc.estimate > 0.9),
+)
+finding(
+    "control: MNIST AUROC above the small-PixelCNN ratio's and the background ratio's (paired intervals above 0)",
+    bool(control_against_local.low > 0 and control_against_background.low > 0),
+)
+finding(
+    "control: still fails on uniform noise and constants (AUROC below 0.3)",
+    bool(max(table[control_name]["uniform noise"].auroc.high, table[control_name]["constant"].auroc.high) < 0.3),
+)
+finding(
     "ratio to the local model: MNIST FPR95 below the background ratio's (disjoint intervals)",
     bool(mnist(local_name).fpr_at_95_tpr.high < mnist(lr_name).fpr_at_95_tpr.low),
 )
@@ -1307,10 +1456,13 @@ finding(
     "ratio to the local model: fails on uniform noise and constants (AUROC below 0.05)",
     bool(max(table[local_name]["uniform noise"].auroc.estimate, table[local_name]["constant"].auroc.estimate) < 0.05),
 )
+complexity_rows = ("input complexity (Glow, PNG)", "input complexity (gated PixelCNN, PNG)")
 finding(
-    "input complexity (Glow): the best single-image score on MNIST",
-    max(single_image_scores, key=lambda name: mnist(name).auroc.estimate),
-    "input complexity (Glow, PNG)",
+    "input complexity (either model): MNIST AUROC above every other single-image score's (disjoint intervals)",
+    bool(
+        min(mnist(name).auroc.low for name in complexity_rows)
+        > max(mnist(name).auroc.high for name in single_image_scores if name not in complexity_rows)
+    ),
 )
 finding(
     "input complexity: MNIST AUROC above 0.95 with the Glow and with the gated PixelCNN (intervals)",
@@ -1382,13 +1534,16 @@ finding(
 # - **Likelihood ratio:** the largest AUROC of the two-model scores on MNIST (0.850), still far from
 #   the published 0.994 at this budget and flat over the second half of training; its FPR95 stays
 #   near 1 (0.959); on these models $\mu$ matters little (0.819 to 0.850), an offline validation set
-#   could not choose it, and it fails on constants.
-# - **Ratio to a local model:** no hyperparameter; MNIST at 0.824, 0.025 below the background ratio
-#   (paired interval) but with the better FPR95 (0.788); it fails on noise and constants.
+#   could not choose it, and it fails on constants and on grayed natural images (validation AUROC
+#   0.068 to 0.096: it rates grayed CIFAR-10 as more FashionMNIST-like than FashionMNIST).
+# - **Ratio to a local model:** no perturbation rate. With the small PixelCNN, MNIST at 0.824, 0.025
+#   below the background ratio (paired interval) but with the better FPR95 (0.788); with a
+#   one-block gated PixelCNN trained like the gated model (the control that changes only the window)
+#   0.910, FPR95 0.476, the best two-model score on MNIST here. Both fail on noise and constants.
 # - **Input complexity:** the best single-image score on this pair (0.991, FPR95 0.002), with the
 #   Glow and the gated PixelCNN, noise and constants kept; but in the MNIST-trained direction it
 #   is the weakest score by FPR95: its advantage depends on which set is the simpler one.
-# - **Outlier exposure:** with the default margin it never acts (under 1% of pairs active); with an
+# - **Outlier exposure:** with the default margin it barely acts (at most 1.6% of pairs active); with an
 #   active margin it pushes grayed natural images, seen and unseen, about 2 BPD up and moves MNIST's
 #   AUROC by less than 0.01: it learns the kind of outliers it sees.
 #
@@ -1425,23 +1580,30 @@ guide = [
     ),
     (
         lr_name,
-        "a background model, mu (a validation OOD set to choose it)",
-        [gated, backgrounds[PRIOR_RATE]],
+        "a background per mu tried (3 here), a validation OOD set",
+        [gated, *backgrounds.values()],
         ["gated PixelCNN", f"background mu = {PRIOR_RATE}"],
-        "below the published value; mu-dependent; fails on constants",
+        "below the published value; fails on constants and grayed natural images",
     ),
     (
         local_name,
-        "a second, local model",
+        "a second model; which one is the choice",
         [gated, pixelcnn],
         ["gated PixelCNN", "small PixelCNN"],
+        "fails on noise and constants",
+    ),
+    (
+        control_name,
+        "a second model trained alike, smaller window",
+        [gated, local_gated],
+        ["gated PixelCNN", "one-block gated PixelCNN"],
         "fails on noise and constants",
     ),
     (
         "input complexity (Glow, PNG)",
         "one model, a compressor",
         [glows[0]],
-        ["Glow seed 0"],
+        ["Glow seed 0", "PNG compressor"],
         "direction-dependent (see the MNIST-trained models)",
     ),
     (
@@ -1490,6 +1652,7 @@ print(
 )
 own_models = {  # what chapter 08 trains itself after chapters 03 (Glows, seeds 0-2) and 04 (the small PixelCNN)
     "gated PixelCNN": gated,
+    "one-block gated PixelCNN": local_gated,
     **{f"background mu = {rate}": model for rate, model in backgrounds.items()},
     **{f"outlier exposure m = {margin:g}": model for margin, model in exposed.items()},
     "small PixelCNN on MNIST": pixelcnn_mnist,
@@ -1497,8 +1660,8 @@ own_models = {  # what chapter 08 trains itself after chapters 03 (Glows, seeds 
 own_minutes = sum(model.train_seconds for model in own_models.values()) / 60
 print(
     f"from an empty model directory (after chapters 03 and 04) this chapter trains {len(own_models)} models "
-    f"({', '.join(own_models)}); their recorded training times at one thread (the gated PixelCNNs two at a time on "
-    f"idle cores, the others on a shared machine) sum to {own_minutes:.0f} minutes, "
+    f"({', '.join(own_models)}); their recorded training times at one thread (some on a shared machine, so not a "
+    f"measurement on idle cores) sum to {own_minutes:.0f} minutes, "
     f"{'above' if own_minutes > 60 else 'within'} the 60-minute target"
 )
 
@@ -1520,9 +1683,10 @@ print(
 #   and failed on constant images. Whether the published budget closes the gap is not shown here
 #   (the `full` profile is there to test it); if it is used, check constant-like inputs separately.
 # - The **plain likelihood** (0.087 with the Glow) is not a detector on this pair. The **ratio to a
-#   local model** comes close to the background ratio on MNIST without its hyperparameter (0.824) but
-#   rates noise as the most in-distribution input of all (0.000): use it only beside a check that
-#   catches noise (the plain likelihood rejects every noise image here, 1.000).
+#   local model** needs no perturbation rate, only a second model trained like the first with a
+#   smaller window; with a one-block gated PixelCNN it reached 0.910 on MNIST (one run, one window
+#   size), but it ranks noise above FashionMNIST (0.044; 0.000 with the small PixelCNN): use it only
+#   beside a check that catches noise (the plain likelihood rejects every noise image here, 1.000).
 # - **WAIC** lifted MNIST only to 0.187, still far below chance, and **outlier exposure** moved it
 #   by less than 0.01; use outlier exposure only when the outlier set resembles the inputs to
 #   reject (exercise 5 shows what that buys and costs).

@@ -380,3 +380,20 @@ def test_per_image_evaluation_pairs_the_same_images_under_the_same_noise_in_two_
     )
     assert PER_IMAGE_KEY not in plain and "per_image_eval" not in train_identity(small_config())
     assert train_identity(config)["per_image_eval"] is True
+
+
+def test_betas_and_an_exponential_decay_reach_the_optimiser_and_identities_stay_without_them() -> None:
+    """Ren et al.'s optimiser: Adam betas (0.95, 0.9995) and the rate times 0.999995 at every update."""
+    model = DiagonalGaussian((1, 6, 6))
+    default = small_config()
+    assert "betas" not in train_identity(default) and "lr_decay_per_step" not in train_identity(default)
+    assert make_optimizer(model, default).param_groups[0]["betas"] == (0.9, 0.999)
+    reference = dataclasses.replace(default, optimizer="adam", betas=(0.95, 0.9995), lr_decay_per_step=0.5)
+    assert make_optimizer(model, reference).param_groups[0]["betas"] == (0.95, 0.9995)
+    assert (
+        train_identity(reference)["betas"] == (0.95, 0.9995) and train_identity(reference)["lr_decay_per_step"] == 0.5
+    )
+    for step in (5, 7):  # after the warmup (3 updates): lr * 0.5 ** step
+        assert learning_rate(step, reference) == pytest.approx(default.lr * 0.5**step)
+    with pytest.raises(ValueError, match="lr_decay_per_step must lie in"):
+        make_optimizer(model, dataclasses.replace(default, lr_decay_per_step=0.0))

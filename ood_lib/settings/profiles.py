@@ -14,7 +14,7 @@ The default is ``full`` when CUDA is available and ``quick`` otherwise.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -48,6 +48,8 @@ class TrainConfig:
     decay_fraction: float = 0.0  # the learning rate falls linearly to 0 over this last fraction of n_steps
     optimizer: str = "adamax"  # "adamax" (Glow's, the engine's default) or "adam" (Ren et al.'s, the gated PixelCNNs)
     weight_decay: float = 0.0  # L2 coefficient passed to the optimiser (Ren et al.'s background option; 0 = none)
+    betas: tuple[float, float] | None = None  # Adam/Adamax (beta1, beta2); None = torch's (0.9, 0.999)
+    lr_decay_per_step: float = 1.0  # the rate is also multiplied by this to the power of the update (1 = none)
     # Keep every evaluation's per-image BPDs in the history (``evaluation.PER_IMAGE_KEY``): AUROCs per update.
     per_image_eval: bool = False
     # torch.compile the training loss (``ood_lib.training.engine``): True/False, or None = $OOD_COMPILE (default off).
@@ -222,7 +224,10 @@ PROFILES: dict[str, Profile] = {
         background_rates=(0.1, 0.2, 0.3),
         # Ren et al. 2019's public code: 5 gated layers, 32 filters, 1 logistic (there in an up and a down pass).
         gated_pixelcnn={"filters": 32, "blocks": 5, "components": 1},
-        gated_pixelcnn_train=_gated_train(50000, 1e-4, 0, 1000, 10000, 48_000),
+        # Ren et al.'s optimiser too: Adam betas (0.95, 0.9995), the rate times 0.999995 at every update.
+        gated_pixelcnn_train=replace(
+            _gated_train(50000, 1e-4, 0, 1000, 10000, 48_000), betas=(0.95, 0.9995), lr_decay_per_step=0.999995
+        ),
         outlier_exposure_train=_budget(3000, 64, 5e-4, 0, every=500, n_eval=10000),
     ),
 }

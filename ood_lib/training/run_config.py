@@ -24,7 +24,13 @@ def data_fingerprint(x_uint8: torch.Tensor) -> dict:
 
 # TrainConfig fields that choose how a run computes, not what: left out of every identity (checkpoints, the zoo).
 RUNTIME_FIELDS = ("compile",)
-DEFAULT_ONLY_WHEN_SET = {"optimizer": "adamax", "weight_decay": 0.0, "per_image_eval": False}
+DEFAULT_ONLY_WHEN_SET = {
+    "optimizer": "adamax",
+    "weight_decay": 0.0,
+    "per_image_eval": False,
+    "betas": None,
+    "lr_decay_per_step": 1.0,
+}
 
 
 def train_identity(config: TrainConfig) -> dict:
