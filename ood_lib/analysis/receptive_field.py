@@ -36,9 +36,9 @@ def receptive_field(
     if probe.dtype != torch.uint8 or probe.ndim != 4 or len(probe) != 1:
         raise ValueError(f"probe must be one uint8 image of shape (1, C, H, W), got {probe.dtype} {tuple(probe.shape)}")
     height, width = probe.shape[-2:]
-    log_prob_per_subpixel = copy.deepcopy(model).double().eval().log_prob_per_subpixel
     if not (0 <= row < height and 0 <= column < width):
         raise ValueError(f"pixel ({row}, {column}) lies outside the {height}x{width} image")
+    log_prob_per_subpixel = copy.deepcopy(model).double().eval().log_prob_per_subpixel
     reference = log_prob_per_subpixel(probe)[0, 0, row, column].item()
     seen = []
     for earlier_row in range(row + 1):

@@ -57,8 +57,8 @@ class TrainConfig:
     compile: bool | None = None
 
 
-# Blocks of chapter 08's *local* gated PixelCNN: the gated model's size, output layer and budget with a
-# narrower window (a control for the ratio to a local model: only the receptive field differs).
+# Blocks of chapter 08's *local* gated PixelCNN: the gated model's filters, output layer and budget with
+# fewer blocks, so a narrower window and less capacity (the control for the ratio to a local model).
 LOCAL_GATED_BLOCKS = 1
 
 
@@ -91,9 +91,7 @@ def _gated_train(
     ``n_train`` training images (``data.subset_indices``); the rest of the training split
     (``data.held_out_indices``) is the validation split, as Ren et al.'s 48,000 / 12,000 for FashionMNIST.
     """
-    return TrainConfig(
-        n_steps, 32, lr, warmup, 50.0, every, every, n_train, n_eval, optimizer="adam", per_image_eval=True
-    )
+    return replace(_budget(n_steps, 32, lr, warmup, every, n_eval, n_train), optimizer="adam", per_image_eval=True)
 
 
 @dataclass(frozen=True)
