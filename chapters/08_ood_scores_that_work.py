@@ -327,8 +327,9 @@ for (model_name, label), share in flip_preferred.items():
 # more likely than their own flip, the gated PixelCNN 0.937 [0.908, 0.962] (other classes: 0.661
 # and 0.623). A detector that sees one image at a time cannot use that pairing, and unpaired the
 # originals and the flips overlap almost entirely. So for a single-image detector the footwear
-# flips are a miss, hidden in the overall number; on the other classes (0.506 and 0.503) chance is
-# closer to the right answer.
+# flips are a miss, hidden in the overall number; on the other classes (0.506 and 0.503) the
+# models sit at chance, and whether that is the right answer is a labelling choice: their ink is
+# right-heavy in 0.662 of the originals, and the models prefer the original in about as many pairs.
 #
 # <!-- quoted: 2.958 1.833 0.339 8.686 (the paper) -->
 #
@@ -531,7 +532,7 @@ print(f"MNIST AUROC, WAIC minus centred WAIC (paired over images): {offset_share
 # | initialisation and batch order | a separate training run per model | a separate model per role | the foreground and the three backgrounds start from the same initial weights (seed 0) and draw the same batches; only the perturbations differ, so what the initial weights put into both models can cancel in the ratio more than between independent runs |
 # | split | 48,000 train / 12,000 validation | all 60,000 for training, no validation split | 48,000 / 12,000 |
 # | perturbation | redrawn as the data are revisited (its input pipeline batches first and then shuffles whole batches, so a batch's images stay together across epochs) | rate 0.2, drawn by the library's mutation function | redrawn for every batch, images reshuffled every epoch |
-# | $\mu$ and L2 | grid $\mu \in \{0.1, 0.2, 0.3\}$ × L2 $\in \{0, 10, 100\}$ on the background, chosen on NotMNIST | $\mu = 0.2$, no L2 | **$\mu = 0.2$ a priori**, no L2 (`TrainConfig.weight_decay` exists, but the grid's selection set, NotMNIST, is not offline, so no value could be chosen) |
+# | $\mu$ and L2 | grid $\mu \in \{0.1, 0.2, 0.3\}$ × L2 $\in \{0, 10, 100\}$ on the background, chosen on NotMNIST | $\mu = 0.2$, no L2 | **$\mu = 0.2$ a priori** (the references' suggested value; Ren et al.'s released FashionMNIST background uses 0.1, so this departs from their selected value), no L2 (`TrainConfig.weight_decay` exists, but the grid's selection set, NotMNIST, is not offline, so no value could be chosen) |
 # | test images | 10,000 + 10,000 | 10,000 + 10,000 | 1000 + 1000 (the chapter's sets) |
 # | runs | the evaluation script's note: "We run 10 independent experiments to get the mean and variance of AUROC" (whether the published 0.994 is such a mean is not checked here) | one pretrained detector | one foreground, one background per $\mu$ |
 # | MNIST AUROC | 0.994 | 0.957 | printed below |
@@ -541,7 +542,9 @@ print(f"MNIST AUROC, WAIC minus centred WAIC (paired over images): {offset_share
 # 50,000 updates; the background released there has $\mu = 0.1$ and no L2). The library column is
 # read from Alibi Detect's public example notebook (SeldonIO/alibi-detect,
 # `doc/source/examples/od_llr_mnist.ipynb`: its ROC figure prints AUC 0.9574 for the ratio and
-# 0.1027 for the likelihood, beside this chapter's 0.050 and 0.087).
+# 0.1027 for the likelihood, beside this chapter's 0.050 and 0.087). Ren et al.'s table may also
+# report a variant without L2 on the background, the closer comparison to this run (no L2 here);
+# the paper's table could not be read offline, so only the 0.994 given for this pair is quoted.
 #
 # <!-- quoted: 0.994 (Ren et al. 2019) 0.957 0.9574 0.1027 (Alibi Detect's example) 0.3 0.2 60,000 37,500 50,000 (Ren et al. 2019) 48,000 12,000 10,000 0.53 0.95 0.9995 0.999995 0.821 (benchmarks/RESULTS.md) -->
 #
@@ -872,7 +875,7 @@ finding(
 # foreground, the initial weights and the batch order, which makes them agree more than
 # independent runs would. There is one background model per $\mu$, so
 # the intervals cover the images, not training runs; the run-to-run spread is not measured (a second
-# seed per $\mu$ would), and the previous cell shows that one pair's AUROC moves by up to 0.029
+# seed per $\mu$ would), and Figure 1's cell shows that one pair's AUROC moves by up to 0.029
 # between successive evaluations from update 300 on. The validation pair could not have chosen: for every $\mu$ the
 # ratio rates grayed CIFAR-10 images as *more* FashionMNIST-like than held-out FashionMNIST images
 # (validation AUROC 0.068 to 0.096). Its largest value picks $\mu = 0.3$, the lowest on MNIST,
@@ -1865,10 +1868,10 @@ finding(
 #   0.187) is partly the members' offsets, and its ranking depends on the unit; on constants it
 #   helps much more.
 # - **Likelihood ratio:** MNIST at 0.850, far from the published 0.994 in this CPU setup, and
-#   between 0.823 and 0.870 over the second half of training; its FPR95 stays
+#   between 0.823 and 0.870 from update 300 on; its FPR95 stays
 #   near 1 (0.959); on these models $\mu$ = 0.1 and 0.2 are not resolved and 0.3 is 0.030 lower
-#   (paired; one background per $\mu$, so run-to-run spread not measured), an offline validation set
-#   could not choose it, and it fails on constants and on grayed natural images (validation AUROC
+#   (paired; one background per $\mu$, so run-to-run spread not measured), the one offline
+#   validation set tried (grayed CIFAR-10) could not choose it, and it fails on constants and on grayed natural images (validation AUROC
 #   0.068 to 0.096: it rates grayed CIFAR-10 as more FashionMNIST-like than FashionMNIST).
 # - **Ratio to a local model:** no perturbation rate. With the small PixelCNN, MNIST at 0.824, 0.025
 #   below the background ratio (paired interval) but with the better FPR95 (0.788); with a
