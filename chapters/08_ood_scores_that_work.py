@@ -281,10 +281,10 @@ print(
 )
 capped = [sum(int((values >= BPD_CAP).sum()) for values in bpd.values()) for bpd in glow_bpd]
 print(f"images whose BPD was capped at {BPD_CAP:g} (split-prior overflow), Glow seeds 0, 1, 2: {capped}")
-all_black = torch.zeros((16, *fashion_test.shape[1:]), dtype=torch.uint8)
+black_images = torch.zeros((16, *fashion_test.shape[1:]), dtype=torch.uint8)
 print(
     "Glow seed 0 on all-black images (the paper's Figure 8 constant, 16 dequantization draws): "
-    f"{scores.bits_per_dim(glows[0].model, all_black, seed=profile.seed).mean():.3f} BPD (the paper's Glow: 0.339)"
+    f"{scores.bits_per_dim(glows[0].model, black_images, seed=profile.seed).mean():.3f} BPD (the paper's Glow: 0.339)"
 )
 flip_by_group = {
     (model_name, label): bootstrap_ood_metrics(-bpd["FashionMNIST"][mask], -bpd["h-flipped FashionMNIST"][mask]).auroc
@@ -567,6 +567,14 @@ def ratio_scores(background: dict[str, np.ndarray], name: str, foreground: dict 
     return likelihood_ratio(-foreground[name], -background[name])
 
 
+def paired_mnist_difference(first: dict[str, np.ndarray], second: dict[str, np.ndarray]):
+    """MNIST AUROC of the ratio to ``first`` minus that of the ratio to ``second`` (denominator BPDs), paired."""
+    first_in, first_out, second_in, second_out = (
+        ratio_scores(bpd, name) for bpd in (first, second) for name in ("FashionMNIST", "MNIST")
+    )
+    return bootstrap_auroc_difference(first_in, first_out, second_in, second_out)
+
+
 lr_name = f"likelihood ratio (gated PixelCNN, mu = {PRIOR_RATE})"
 add_row(
     lr_name,
@@ -813,11 +821,8 @@ for rate, background in background_bpd.items():
         f"mu = {rate}: MNIST AUROC {sensitivity[rate]['MNIST'].format(3)}; "
         f"validation AUROC (grayed CIFAR-10) {sensitivity[rate]['validation'].format(3)}"
     )
-prior_in, prior_out = (ratio_scores(background_bpd[PRIOR_RATE], name) for name in ("FashionMNIST", "MNIST"))
 mu_differences = {
-    rate: bootstrap_auroc_difference(
-        prior_in, prior_out, *(ratio_scores(background, name) for name in ("FashionMNIST", "MNIST"))
-    )
+    rate: paired_mnist_difference(background_bpd[PRIOR_RATE], background)
     for rate, background in background_bpd.items()
     if rate != PRIOR_RATE
 }
@@ -922,14 +927,6 @@ for label, seen in fields.items():
     )
 local_name = "ratio to the small PixelCNN (no mu)"
 control_name = "ratio to a one-block gated PixelCNN (control)"
-
-
-def paired_mnist_difference(first: dict[str, np.ndarray], second: dict[str, np.ndarray]):
-    """MNIST AUROC of the ratio to ``first`` minus that of the ratio to ``second`` (denominator BPDs), paired."""
-    first_in, first_out, second_in, second_out = (
-        ratio_scores(bpd, name) for bpd in (first, second) for name in ("FashionMNIST", "MNIST")
-    )
-    return bootstrap_auroc_difference(first_in, first_out, second_in, second_out)
 
 
 for row_name, denominator in ((local_name, pixelcnn_bpd), (control_name, local_gated_bpd)):

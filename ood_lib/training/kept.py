@@ -19,7 +19,7 @@ from torch import nn
 
 from ood_lib.settings.paths import model_search_dirs, model_write_dir
 from ood_lib.training.model_files import provenance_now, read_tensors, write_tensors
-from ood_lib.training.zoo import ModelNotTrainedError, _train_mode
+from ood_lib.training.zoo import ModelNotTrainedError, train_mode
 
 KEPT_FORMAT = "ood-textbook kept state 1"
 KEPT_DIR = Path("quick") / "kept"  # committed with the quick models; the weights do not depend on the profile
@@ -46,13 +46,18 @@ def trained_once(name: str, model: nn.Module, fit: Callable[[nn.Module], None]) 
             if _matches(model, state):
                 model.load_state_dict(state)
                 return model
-    if _train_mode() == "never":
+    if train_mode() == "never":
         raise ModelNotTrainedError(
             f"The kept model {name!r} is missing or does not match its architecture ({kept_path(name)}), and "
             "OOD_TRAIN=never forbids training it: unset OOD_TRAIN to train it (seconds to minutes)."
         )
     started = time.perf_counter()
     fit(model)
-    record = {"format": KEPT_FORMAT, "name": name, "train_seconds": time.perf_counter() - started}
-    write_tensors(kept_path(name), model.state_dict(), record | {"provenance": provenance_now("cpu")})
+    record = {
+        "format": KEPT_FORMAT,
+        "name": name,
+        "train_seconds": time.perf_counter() - started,
+        "provenance": provenance_now("cpu"),
+    }
+    write_tensors(kept_path(name), model.state_dict(), record)
     return model

@@ -250,7 +250,8 @@ def _look_up(target: Wanted, device: torch.device) -> tuple[TrainedModel | None,
     return None, stale
 
 
-def _train_mode() -> str:
+def train_mode() -> str:
+    """``$OOD_TRAIN``: ``missing`` (train what is absent, the default) or ``never`` (absent is an error)."""
     mode = os.environ.get("OOD_TRAIN") or "missing"
     if mode not in TRAIN_MODES:
         raise ValueError(f"OOD_TRAIN={mode!r} is not one of: {', '.join(TRAIN_MODES)} (default: missing).")
@@ -304,7 +305,7 @@ def get(
     found, stale = _look_up(target, device)
     if found is not None:
         return found
-    if _train_mode() == "never":
+    if train_mode() == "never":
         raise _not_trained(target, stale)
     with one_trainer(target.path):
         found, _ = _look_up(target, device)  # trained by the process this one waited for
